@@ -1,0 +1,31 @@
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+MINILM = SHARED / "teachers" / "all-minilm-l6-v2"
+
+
+@pytest.fixture
+def tiny_config():
+    from tfcompress.models import EncoderConfig
+
+    return EncoderConfig(vocab_size=50, hidden_size=32, num_layers=2, num_heads=4,
+                         intermediate_size=64, max_length=16, dropout=0.0, attention_dropout=0.0)
+
+
+@pytest.fixture
+def tiny_inputs():
+    rng = np.random.default_rng(0)
+    mask = np.ones((2, 8), "int32")
+    mask[1, 5:] = 0
+    return {
+        "token_ids": rng.integers(1, 50, (2, 8)).astype("int32") * mask,
+        "segment_ids": np.concatenate([np.zeros((2, 4)), np.ones((2, 4))], 1).astype("int32"),
+        "padding_mask": mask,
+    }

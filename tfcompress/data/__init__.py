@@ -1,0 +1,35 @@
+"""Data: WordPiece tokenization and vocabularies, task readers, tf.data pipelines, metrics."""
+
+from tfcompress.data.datasets import classification_dataset, intent_slot_dataset, tagging_dataset
+from tfcompress.data.glue import GLUE_TASKS, read_glue_tsv
+from tfcompress.data.glue_task import GlueTask
+from tfcompress.data.metrics import accuracy, classification_metrics, f1, matthews_corrcoef, slot_f1
+from tfcompress.data.snips import read_intent_slot_dir
+from tfcompress.data.synthetic import generate_intent_slot_data, write_intent_slot_dir
+from tfcompress.data.task_data import IntentSlotData, TextClassificationData
+from tfcompress.data.vocabulary import learn_wordpiece_vocabulary, read_vocabulary, write_vocabulary
+from tfcompress.data.wordpiece_tokenizer import WordPieceTokenizer, word_level_predictions
+
+__all__ = [
+    "GLUE_TASKS",
+    "GlueTask",
+    "IntentSlotData",
+    "TextClassificationData",
+    "WordPieceTokenizer",
+    "accuracy",
+    "classification_dataset",
+    "classification_metrics",
+    "f1",
+    "generate_intent_slot_data",
+    "intent_slot_dataset",
+    "learn_wordpiece_vocabulary",
+    "matthews_corrcoef",
+    "read_glue_tsv",
+    "read_intent_slot_dir",
+    "read_vocabulary",
+    "slot_f1",
+    "tagging_dataset",
+    "word_level_predictions",
+    "write_intent_slot_dir",
+    "write_vocabulary",
+]

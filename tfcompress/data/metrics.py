@@ -1,0 +1,36 @@
+"""Evaluation metrics (thin wrappers over scikit-learn and seqeval, returning floats)."""
+
+from collections.abc import Sequence
+
+import numpy as np
+from seqeval.metrics import f1_score as _seqeval_f1
+from sklearn import metrics as _sk
+
+
+def accuracy(y_true, y_pred) -> float:
+    return float(_sk.accuracy_score(np.asarray(y_true), np.asarray(y_pred)))
+
+
+def f1(y_true, y_pred) -> float:
+    """Binary F1 with class 1 positive (the GLUE MRPC/QQP convention); 0.0 if undefined."""
+    return float(_sk.f1_score(np.asarray(y_true), np.asarray(y_pred), pos_label=1, average="binary", zero_division=0))
+
+
+def matthews_corrcoef(y_true, y_pred) -> float:
+    return float(_sk.matthews_corrcoef(np.asarray(y_true), np.asarray(y_pred)))
+
+
+def slot_f1(true_tags: Sequence[Sequence[str]], pred_tags: Sequence[Sequence[str]]) -> float:
+    """CoNLL-style span micro F1 (seqeval default mode): a span counts only if exact."""
+    return float(_seqeval_f1([list(t) for t in true_tags], [list(p) for p in pred_tags]))
+
+
+_CLASSIFICATION_METRICS = {"accuracy": accuracy, "f1": f1, "mcc": matthews_corrcoef}
+
+
+def classification_metrics(task_metric_names: Sequence[str], y_true, y_pred) -> dict[str, float]:
+    """{name: value} for names among "accuracy", "f1", "mcc" (see GLUE_TASKS[...].metric_names)."""
+    unknown = [n for n in task_metric_names if n not in _CLASSIFICATION_METRICS]
+    if unknown:
+        raise ValueError(f"unknown metric(s) {unknown}; supported: {sorted(_CLASSIFICATION_METRICS)}")
+    return {name: _CLASSIFICATION_METRICS[name](y_true, y_pred) for name in task_metric_names}

@@ -1,0 +1,112 @@
+"""Word + position + segment embeddings, optionally narrower than the hidden size."""
+
+import keras
+from keras import ops
+
+from tfcompress.layers.quantized_dense import QuantizedDense
+from tfcompress.layers.quantizer import clone_quantizer, serialize_quantizer
+
+
+@keras.saving.register_keras_serializable(package="tfcompress")
+class BertEmbeddings(keras.layers.Layer):
+    """`LayerNorm(up(word[token_ids]) + position[:S] + segment[segment_ids])`, then dropout.
+
+    When `embedding_dim < hidden_size` the word table is `embedding_dim` wide and
+    a trainable affine up-projection (`up`) maps it to the hidden size: the
+    mixed-vocabulary students and factorized embeddings both rely on it. With
+    equal widths there is no projection and the layout matches Hugging Face BERT.
+    Only the word table has a quantizer slot (`embedding_quantizer`); position
+    and segment tables stay float, as KDLSQ prescribes.
+    """
+
+    def __init__(
+        self,
+        vocab_size,
+        hidden_size,
+        max_length,
+        type_vocab_size=2,
+        embedding_dim=None,
+        dropout=0.1,
+        layer_norm_epsilon=1e-12,
+        initializer="glorot_uniform",
+        embedding_quantizer=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.vocab_size = int(vocab_size)
+        self.hidden_size = int(hidden_size)
+        self.max_length = int(max_length)
+        self.type_vocab_size = int(type_vocab_size)
+        self.embedding_dim = int(embedding_dim or hidden_size)
+        self.dropout_rate = float(dropout)
+        self.layer_norm_epsilon = float(layer_norm_epsilon)
+        self.initializer = keras.initializers.get(initializer)
+        self.embedding_quantizer = clone_quantizer(embedding_quantizer)
+        self.projection = None
+        if self.embedding_dim != self.hidden_size:
+            self.projection = QuantizedDense(
+                self.hidden_size, kernel_initializer=self.initializer, name="embedding_projection"
+            )
+        self.layer_norm = keras.layers.LayerNormalization(
+            epsilon=self.layer_norm_epsilon, name="embeddings_layer_norm"
+        )
+        self.dropout = keras.layers.Dropout(self.dropout_rate)
+
+    def build(self, input_shape=None):
+        self.word_embeddings = self.add_weight(
+            name="word_embeddings",
+            shape=(self.vocab_size, self.embedding_dim),
+            initializer=self.initializer,
+        )
+        self.position_embeddings = self.add_weight(
+            name="position_embeddings",
+            shape=(self.max_length, self.hidden_size),
+            initializer=self.initializer,
+        )
+        self.segment_embeddings = self.add_weight(
+            name="segment_embeddings",
+            shape=(self.type_vocab_size, self.hidden_size),
+            initializer=self.initializer,
+        )
+        self.embedding_quantizer_weights = self.embedding_quantizer.build(
+            self.word_embeddings.shape, "word_embeddings", self
+        )
+        if self.projection is not None:
+            self.projection.build((None, None, self.embedding_dim))
+        self.layer_norm.build((None, None, self.hidden_size))
+
+    def word_table(self, training=None):
+        """The (possibly quantized) word table: the MLM decoder ties its weights to it."""
+        return self.embedding_quantizer(
+            self.word_embeddings, training, self.embedding_quantizer_weights
+        )
+
+    def call(self, token_ids, segment_ids, training=None):
+        seq_len = ops.shape(token_ids)[1]
+        words = ops.take(self.word_table(training), token_ids, axis=0)
+        if self.projection is not None:
+            words = self.projection(words, training=training)
+        positions = ops.expand_dims(self.position_embeddings[:seq_len], 0)
+        segments = ops.take(self.segment_embeddings, segment_ids, axis=0)
+        embedded = self.layer_norm(words + positions + segments)
+        return self.dropout(embedded, training=training)
+
+    def compute_output_shape(self, token_ids_shape, segment_ids_shape=None):
+        return tuple(token_ids_shape) + (self.hidden_size,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "vocab_size": self.vocab_size,
+                "hidden_size": self.hidden_size,
+                "max_length": self.max_length,
+                "type_vocab_size": self.type_vocab_size,
+                "embedding_dim": self.embedding_dim,
+                "dropout": self.dropout_rate,
+                "layer_norm_epsilon": self.layer_norm_epsilon,
+                "initializer": keras.initializers.serialize(self.initializer),
+                "embedding_quantizer": serialize_quantizer(self.embedding_quantizer),
+            }
+        )
+        return config

@@ -1,0 +1,38 @@
+"""Sequence classification head on the pooled [CLS] output."""
+
+import keras
+
+
+@keras.saving.register_keras_serializable(package="tfcompress")
+class ClassificationHead(keras.layers.Layer):
+    """dropout → dense: pooled output [B, H] → logits [B, num_classes]."""
+
+    def __init__(self, num_classes, dropout=0.1, kernel_initializer="glorot_uniform", **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = int(num_classes)
+        self.dropout_rate = float(dropout)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.dropout = keras.layers.Dropout(self.dropout_rate)
+        self.dense = keras.layers.Dense(
+            self.num_classes, kernel_initializer=self.kernel_initializer, name="logits"
+        )
+
+    def build(self, input_shape):
+        self.dense.build(input_shape)
+
+    def call(self, pooled_output, training=None):
+        return self.dense(self.dropout(pooled_output, training=training))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.num_classes,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "num_classes": self.num_classes,
+                "dropout": self.dropout_rate,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            }
+        )
+        return config

@@ -1,0 +1,54 @@
+"""Joint intent classification + slot tagging head (SNIPS / ATIS style)."""
+
+import keras
+
+from tfcompress.layers.classification_head import ClassificationHead
+from tfcompress.layers.token_tagging_head import TokenTaggingHead
+
+
+@keras.saving.register_keras_serializable(package="tfcompress")
+class JointIntentSlotHead(keras.layers.Layer):
+    """Intent logits from the pooled output, slot logits from every token.
+
+    Returns `(intent_logits [B, num_intents], slot_logits [B, S, num_slots])`.
+    """
+
+    def __init__(self, num_intents, num_slots, dropout=0.1, kernel_initializer="glorot_uniform",
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.num_intents = int(num_intents)
+        self.num_slots = int(num_slots)
+        self.dropout_rate = float(dropout)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.intent_head = ClassificationHead(
+            num_intents, dropout, self.kernel_initializer, name="intent"
+        )
+        self.slot_head = TokenTaggingHead(num_slots, dropout, self.kernel_initializer, name="slots")
+
+    def build(self, pooled_shape, sequence_shape):
+        self.intent_head.build(pooled_shape)
+        self.slot_head.build(sequence_shape)
+
+    def call(self, pooled_output, sequence_output, training=None):
+        return (
+            self.intent_head(pooled_output, training=training),
+            self.slot_head(sequence_output, training=training),
+        )
+
+    def compute_output_shape(self, pooled_shape, sequence_shape):
+        return (
+            self.intent_head.compute_output_shape(pooled_shape),
+            self.slot_head.compute_output_shape(sequence_shape),
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "num_intents": self.num_intents,
+                "num_slots": self.num_slots,
+                "dropout": self.dropout_rate,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            }
+        )
+        return config

@@ -1,0 +1,156 @@
+"""BERT self-attention that exposes probabilities and scores, with sharing and quantizer slots."""
+
+import math
+
+import keras
+from keras import ops
+
+from tfcompress.layers.quantized_dense import QuantizedDense
+from tfcompress.layers.quantizer import clone_quantizer, serialize_quantizer
+
+
+@keras.saving.register_keras_serializable(package="tfcompress")
+class MultiHeadSelfAttention(keras.layers.Layer):
+    """Scaled dot-product self-attention over `num_heads` heads.
+
+    Returns `(output, probs, scores)`: `scores` are the scaled pre-softmax
+    logits *before* the padding bias is added (KD losses mask them themselves),
+    `probs` the softmax with padding masked out.
+
+    Quantizer slots: the four projections take `weight_quantizer` on their
+    kernels and `activation_quantizer` on their inputs; the two matmuls take
+    `activation_quantizer` on both operands (query and key for the scores,
+    probabilities and value for the context). Each slot gets its own clone.
+
+    Sharing (Pea-KD SPS): with `share_from=other`, this layer owns no variables
+    and runs `other`'s projections; with `swap_query_key=True` it uses other's
+    key projection as its query and other's query as its key. The relation is
+    not part of `get_config`: the owner (the `Encoder`) rebuilds it on load.
+    """
+
+    def __init__(
+        self,
+        hidden_size,
+        num_heads,
+        attention_dropout=0.0,
+        kernel_initializer="glorot_uniform",
+        weight_quantizer=None,
+        activation_quantizer=None,
+        share_from=None,
+        swap_query_key=False,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if hidden_size % num_heads:
+            raise ValueError(
+                f"hidden_size ({hidden_size}) must be divisible by num_heads ({num_heads})"
+            )
+        if swap_query_key and share_from is None:
+            raise ValueError("swap_query_key=True needs share_from: only a reused layer swaps")
+        self.hidden_size = int(hidden_size)
+        self.num_heads = int(num_heads)
+        self.head_dim = self.hidden_size // self.num_heads
+        self.attention_dropout = float(attention_dropout)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.weight_quantizer = clone_quantizer(weight_quantizer)
+        self.activation_quantizer = clone_quantizer(activation_quantizer)
+        self.share_from = share_from
+        self.swap_query_key = bool(swap_query_key)
+        self.dropout = keras.layers.Dropout(self.attention_dropout)
+        if share_from is None:
+            self._create_projections()
+        else:
+            self._reuse_projections(share_from)
+
+    def _create_projections(self):
+        def projection(name):
+            return QuantizedDense(
+                self.hidden_size,
+                kernel_initializer=self.kernel_initializer,
+                input_quantizer=self.activation_quantizer,
+                kernel_quantizer=self.weight_quantizer,
+                name=name,
+            )
+
+        self.query_dense = projection("query")
+        self.key_dense = projection("key")
+        self.value_dense = projection("value")
+        self.output_dense = projection("attention_output")
+        self.query_input_quantizer = self.activation_quantizer.clone()
+        self.key_input_quantizer = self.activation_quantizer.clone()
+        self.probs_input_quantizer = self.activation_quantizer.clone()
+        self.value_input_quantizer = self.activation_quantizer.clone()
+
+    def _reuse_projections(self, base):
+        if (base.hidden_size, base.num_heads) != (self.hidden_size, self.num_heads):
+            raise ValueError("a shared attention layer must have the base layer's dimensions")
+        if self.swap_query_key:
+            self.query_dense, self.key_dense = base.key_dense, base.query_dense
+        else:
+            self.query_dense, self.key_dense = base.query_dense, base.key_dense
+        self.value_dense = base.value_dense
+        self.output_dense = base.output_dense
+        self.query_input_quantizer = base.query_input_quantizer
+        self.key_input_quantizer = base.key_input_quantizer
+        self.probs_input_quantizer = base.probs_input_quantizer
+        self.value_input_quantizer = base.value_input_quantizer
+        self.matmul_quantizer_weights = None
+
+    def build(self, input_shape):
+        if self.share_from is not None:
+            if not self.share_from.built:
+                self.share_from.build(input_shape)
+            self.matmul_quantizer_weights = self.share_from.matmul_quantizer_weights
+            return
+        for dense in (self.query_dense, self.key_dense, self.value_dense, self.output_dense):
+            dense.build(input_shape)
+        head_shape = (None, self.num_heads, None, self.head_dim)
+        probs_shape = (None, self.num_heads, None, None)
+        self.matmul_quantizer_weights = {
+            "query": self.query_input_quantizer.build(head_shape, "query_matmul", self),
+            "key": self.key_input_quantizer.build(head_shape, "key_matmul", self),
+            "probs": self.probs_input_quantizer.build(probs_shape, "probs_matmul", self),
+            "value": self.value_input_quantizer.build(head_shape, "value_matmul", self),
+        }
+
+    def _split_heads(self, x, seq_len):
+        x = ops.reshape(x, (-1, seq_len, self.num_heads, self.head_dim))
+        return ops.transpose(x, (0, 2, 1, 3))
+
+    def call(self, inputs, attention_bias=None, training=None):
+        """`attention_bias`: additive [B, 1, 1, S] (0 for tokens, large negative for padding)."""
+        seq_len = ops.shape(inputs)[1]
+        w = self.matmul_quantizer_weights
+        query = self._split_heads(self.query_dense(inputs, training=training), seq_len)
+        key = self._split_heads(self.key_dense(inputs, training=training), seq_len)
+        value = self._split_heads(self.value_dense(inputs, training=training), seq_len)
+        query = self.query_input_quantizer(query, training, w["query"])
+        key = self.key_input_quantizer(key, training, w["key"])
+        scores = ops.matmul(query, ops.transpose(key, (0, 1, 3, 2))) / math.sqrt(self.head_dim)
+        logits = scores if attention_bias is None else scores + attention_bias
+        probs = ops.softmax(logits, axis=-1)
+        dropped = self.dropout(probs, training=training)
+        dropped = self.probs_input_quantizer(dropped, training, w["probs"])
+        value = self.value_input_quantizer(value, training, w["value"])
+        context = ops.transpose(ops.matmul(dropped, value), (0, 2, 1, 3))
+        context = ops.reshape(context, (-1, seq_len, self.hidden_size))
+        return self.output_dense(context, training=training), probs, scores
+
+    def compute_output_shape(self, input_shape):
+        batch, seq = input_shape[0], input_shape[1]
+        probs = (batch, self.num_heads, seq, seq)
+        return tuple(input_shape), probs, probs
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "hidden_size": self.hidden_size,
+                "num_heads": self.num_heads,
+                "attention_dropout": self.attention_dropout,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "weight_quantizer": serialize_quantizer(self.weight_quantizer),
+                "activation_quantizer": serialize_quantizer(self.activation_quantizer),
+            }
+        )
+        return config

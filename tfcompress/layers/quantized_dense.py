@@ -1,0 +1,80 @@
+"""A dense projection with quantizer slots for its input and its kernel."""
+
+import keras
+from keras import ops
+
+from tfcompress.layers.activations import get_activation
+from tfcompress.layers.quantizer import clone_quantizer, serialize_quantizer
+
+
+@keras.saving.register_keras_serializable(package="tfcompress")
+class QuantizedDense(keras.layers.Layer):
+    """`activation(q_in(x) @ q_w(kernel) + bias)` over the last axis.
+
+    With the default identity quantizers this is exactly a Dense layer. The
+    kernel is stored (in, out), the layout TFLite's FULLY_CONNECTED expects
+    after transposition, and the bias is never quantized (KDLSQ keeps biases in
+    higher precision).
+    """
+
+    def __init__(
+        self,
+        units,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        input_quantizer=None,
+        kernel_quantizer=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.units = int(units)
+        self.activation = activation
+        self.use_bias = use_bias
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.input_quantizer = clone_quantizer(input_quantizer)
+        self.kernel_quantizer = clone_quantizer(kernel_quantizer)
+        self._activation_fn = get_activation(activation)
+
+    def build(self, input_shape):
+        input_dim = input_shape[-1]
+        self.kernel = self.add_weight(
+            name="kernel", shape=(input_dim, self.units), initializer=self.kernel_initializer
+        )
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight(
+                name="bias", shape=(self.units,), initializer=self.bias_initializer
+            )
+        self.input_quantizer_weights = self.input_quantizer.build(input_shape, "input", self)
+        self.kernel_quantizer_weights = self.kernel_quantizer.build(
+            self.kernel.shape, "kernel", self
+        )
+
+    def call(self, inputs, training=None):
+        x = self.input_quantizer(inputs, training, self.input_quantizer_weights)
+        kernel = self.kernel_quantizer(self.kernel, training, self.kernel_quantizer_weights)
+        y = ops.matmul(x, kernel)
+        if self.bias is not None:
+            y = y + self.bias
+        return self._activation_fn(y)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "units": self.units,
+                "activation": self.activation,
+                "use_bias": self.use_bias,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+                "input_quantizer": serialize_quantizer(self.input_quantizer),
+                "kernel_quantizer": serialize_quantizer(self.kernel_quantizer),
+            }
+        )
+        return config

@@ -1,0 +1,56 @@
+"""The quantizer protocol, with identity as the default behaviour."""
+
+import keras
+
+
+@keras.saving.register_keras_serializable(package="tfcompress")
+class Quantizer:
+    """Identity quantizer and base class of every tfcompress quantizer.
+
+    Follows TFMOT's split between state and numerics: `build` creates whatever
+    variables the quantizer needs *on the layer that owns the slot* (so they are
+    tracked, trained and saved with it) and returns them; `__call__` applies the
+    quantization given those variables. Subclasses override both plus
+    `get_config`. Layers take quantizers as templates and `clone()` one per slot,
+    so two slots never share learned scales by accident.
+    """
+
+    def build(self, shape, name, layer):
+        """Creates this slot's variables on `layer`; returns them as a dict."""
+        return {}
+
+    def __call__(self, x, training, weights):
+        return x
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def clone(self):
+        return self.__class__.from_config(self.get_config())
+
+    @property
+    def is_identity(self):
+        return type(self) is Quantizer
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+def clone_quantizer(template):
+    """A fresh quantizer for one slot: identity when no template is given."""
+    if template is None:
+        return Quantizer()
+    if isinstance(template, dict):
+        template = keras.saving.deserialize_keras_object(template)
+    if not isinstance(template, Quantizer):
+        raise TypeError(f"expected a tfcompress Quantizer, got {type(template).__name__}")
+    return template.clone()
+
+
+def serialize_quantizer(quantizer):
+    return None if quantizer is None else keras.saving.serialize_keras_object(quantizer)

@@ -1,0 +1,138 @@
+"""A post-LayerNorm BERT transformer block that can reuse another block's variables."""
+
+import keras
+
+from tfcompress.layers.multi_head_self_attention import MultiHeadSelfAttention
+from tfcompress.layers.quantized_dense import QuantizedDense
+from tfcompress.layers.quantizer import clone_quantizer, serialize_quantizer
+
+
+@keras.saving.register_keras_serializable(package="tfcompress")
+class TransformerBlock(keras.layers.Layer):
+    """attention → dropout → add & LayerNorm → FFN → dropout → add & LayerNorm.
+
+    Returns `(output, attention_probs, attention_scores)`.
+
+    With `share_from=block`, this block owns no variables: it runs `block`'s
+    attention, FFN and LayerNorms, and with `swap_query_key=True` its attention
+    uses `block`'s key projection as query and query projection as key (Pea-KD
+    SPS step 2; value, output, FFN and LayerNorms are shared as-is).
+    """
+
+    def __init__(
+        self,
+        hidden_size,
+        num_heads,
+        intermediate_size,
+        hidden_act="gelu",
+        dropout=0.1,
+        attention_dropout=0.1,
+        layer_norm_epsilon=1e-12,
+        kernel_initializer="glorot_uniform",
+        weight_quantizer=None,
+        activation_quantizer=None,
+        share_from=None,
+        swap_query_key=False,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.hidden_size = int(hidden_size)
+        self.num_heads = int(num_heads)
+        self.intermediate_size = int(intermediate_size)
+        self.hidden_act = hidden_act
+        self.dropout_rate = float(dropout)
+        self.attention_dropout = float(attention_dropout)
+        self.layer_norm_epsilon = float(layer_norm_epsilon)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.weight_quantizer = clone_quantizer(weight_quantizer)
+        self.activation_quantizer = clone_quantizer(activation_quantizer)
+        self.share_from = share_from
+        self.swap_query_key = bool(swap_query_key)
+        self.attention_dropout_layer = keras.layers.Dropout(self.dropout_rate)
+        self.output_dropout_layer = keras.layers.Dropout(self.dropout_rate)
+        self.attention = MultiHeadSelfAttention(
+            self.hidden_size,
+            self.num_heads,
+            attention_dropout=self.attention_dropout,
+            kernel_initializer=self.kernel_initializer,
+            weight_quantizer=self.weight_quantizer,
+            activation_quantizer=self.activation_quantizer,
+            share_from=None if share_from is None else share_from.attention,
+            swap_query_key=self.swap_query_key,
+            name="attention",
+        )
+        if share_from is None:
+            self._create_feedforward()
+        else:
+            self._reuse_feedforward(share_from)
+
+    def _create_feedforward(self):
+        self.attention_layer_norm = keras.layers.LayerNormalization(
+            epsilon=self.layer_norm_epsilon, name="attention_layer_norm"
+        )
+        self.intermediate_dense = QuantizedDense(
+            self.intermediate_size,
+            activation=self.hidden_act,
+            kernel_initializer=self.kernel_initializer,
+            input_quantizer=self.activation_quantizer,
+            kernel_quantizer=self.weight_quantizer,
+            name="intermediate",
+        )
+        self.output_dense = QuantizedDense(
+            self.hidden_size,
+            kernel_initializer=self.kernel_initializer,
+            input_quantizer=self.activation_quantizer,
+            kernel_quantizer=self.weight_quantizer,
+            name="output",
+        )
+        self.output_layer_norm = keras.layers.LayerNormalization(
+            epsilon=self.layer_norm_epsilon, name="output_layer_norm"
+        )
+
+    def _reuse_feedforward(self, base):
+        self.attention_layer_norm = base.attention_layer_norm
+        self.intermediate_dense = base.intermediate_dense
+        self.output_dense = base.output_dense
+        self.output_layer_norm = base.output_layer_norm
+
+    def build(self, input_shape):
+        if self.share_from is not None:
+            if not self.share_from.built:
+                self.share_from.build(input_shape)
+            return
+        self.attention.build(input_shape)
+        self.attention_layer_norm.build(input_shape)
+        self.intermediate_dense.build(input_shape)
+        self.output_dense.build(tuple(input_shape[:-1]) + (self.intermediate_size,))
+        self.output_layer_norm.build(input_shape)
+
+    def call(self, inputs, attention_bias=None, training=None):
+        attended, probs, scores = self.attention(
+            inputs, attention_bias=attention_bias, training=training
+        )
+        attended = self.attention_dropout_layer(attended, training=training)
+        hidden = self.attention_layer_norm(inputs + attended)
+        ffn = self.output_dense(self.intermediate_dense(hidden, training=training), training=training)
+        ffn = self.output_dropout_layer(ffn, training=training)
+        return self.output_layer_norm(hidden + ffn), probs, scores
+
+    def compute_output_shape(self, input_shape):
+        return self.attention.compute_output_shape(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "hidden_size": self.hidden_size,
+                "num_heads": self.num_heads,
+                "intermediate_size": self.intermediate_size,
+                "hidden_act": self.hidden_act,
+                "dropout": self.dropout_rate,
+                "attention_dropout": self.attention_dropout,
+                "layer_norm_epsilon": self.layer_norm_epsilon,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "weight_quantizer": serialize_quantizer(self.weight_quantizer),
+                "activation_quantizer": serialize_quantizer(self.activation_quantizer),
+            }
+        )
+        return config

@@ -1,0 +1,47 @@
+"""A fixed-range symmetric fake quantizer (no learned state)."""
+
+import keras
+from keras import ops
+
+from tfcompress.layers.quantizer import Quantizer
+
+
+@keras.saving.register_keras_serializable(package="tfcompress")
+class UniformQuantizer(Quantizer):
+    """x̂ = round(clip(x / s, -Qn, Qp)) · s with a fixed clip value, s = clip / Qp.
+
+    Signed values use the narrow range Qn = Qp = 2^(bits-1) - 1 (what TFLite's
+    int8 weight kernels expect); unsigned values use [0, 2^bits - 1]. The
+    gradient is straight-through inside the range and zero outside it. Useful as
+    a post-training fake-quant and as the reference quantizer in tests; the
+    learned-step LSQ quantizer builds on the same protocol.
+    """
+
+    def __init__(self, bits=8, clip_value=1.0, signed=True):
+        if not 2 <= int(bits) <= 16:
+            raise ValueError(f"bits must be in [2, 16], got {bits}")
+        if clip_value <= 0:
+            raise ValueError(f"clip_value must be positive, got {clip_value}")
+        self.bits = int(bits)
+        self.clip_value = float(clip_value)
+        self.signed = bool(signed)
+
+    @property
+    def levels(self):
+        """(Qn, Qp): how many steps below and above zero the grid has."""
+        if self.signed:
+            q = 2 ** (self.bits - 1) - 1
+            return q, q
+        return 0, 2**self.bits - 1
+
+    def __call__(self, x, training, weights):
+        qn, qp = self.levels
+        step = self.clip_value / qp
+        clipped = ops.clip(x / step, -qn, qp)
+        quantized = ops.round(clipped) * step
+        # Straight-through estimator: forward uses the rounded value, backward
+        # sees d(clipped * step)/dx, i.e. 1 inside the range and 0 outside.
+        return clipped * step + ops.stop_gradient(quantized - clipped * step)
+
+    def get_config(self):
+        return {"bits": self.bits, "clip_value": self.clip_value, "signed": self.signed}

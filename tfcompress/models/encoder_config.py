@@ -1,0 +1,119 @@
+"""The encoder's hyper-parameters, validated with errors that name the key."""
+
+import dataclasses
+
+from tfcompress.errors import ConfigError
+from tfcompress.layers.activations import SUPPORTED_ACTIVATIONS
+
+
+@dataclasses.dataclass
+class EncoderConfig:
+    """Dimensions of a BERT encoder.
+
+    `num_layers` counts the blocks that own variables. `layer_plan`, when set,
+    lists the layers that *run*, bottom to top, as `(block_index, swap_query_key)`
+    pairs: `[(0, False), (1, False), (0, True), (1, True)]` runs 4 layers with the
+    parameters of 2, the top two reusing the bottom two with query and key
+    swapped (Pea-KD SPS). The default runs each block once, in order.
+    """
+
+    vocab_size: int
+    hidden_size: int = 256
+    num_layers: int = 4
+    num_heads: int = 4
+    intermediate_size: int = 1024
+    max_length: int = 512
+    embedding_dim: int | None = None
+    type_vocab_size: int = 2
+    dropout: float = 0.1
+    attention_dropout: float = 0.1
+    hidden_act: str = "gelu"
+    layer_norm_epsilon: float = 1e-12
+    initializer_range: float = 0.02
+    layer_plan: list | None = None
+
+    def __post_init__(self):
+        if self.layer_plan is not None:
+            self.layer_plan = [(int(block), bool(swap)) for block, swap in self.layer_plan]
+        self.validate()
+
+    @classmethod
+    def from_dict(cls, values, where="encoder"):
+        """Builds a config from a mapping (e.g. YAML); unknown keys are errors."""
+        if not isinstance(values, dict):
+            raise ConfigError(f"{where}: expected a mapping of encoder settings")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(
+                f"{where}.{unknown[0]}: unknown encoder setting; known: {', '.join(sorted(known))}"
+            )
+        if "vocab_size" not in values:
+            raise ConfigError(f"{where}.vocab_size: required")
+        try:
+            return cls(**values)
+        except (TypeError, ValueError) as e:
+            if isinstance(e, ConfigError):
+                raise ConfigError(f"{where}.{e}") from None
+            raise ConfigError(f"{where}: {e}") from None
+
+    def to_dict(self):
+        values = dataclasses.asdict(self)
+        if self.layer_plan is not None:
+            values["layer_plan"] = [list(step) for step in self.layer_plan]
+        return values
+
+    @property
+    def plan(self):
+        """The executed layers as (block_index, swap_query_key) pairs."""
+        if self.layer_plan is None:
+            return [(i, False) for i in range(self.num_layers)]
+        return list(self.layer_plan)
+
+    @property
+    def num_executed_layers(self):
+        return len(self.plan)
+
+    def validate(self):
+        positive = ("vocab_size", "hidden_size", "num_layers", "num_heads", "intermediate_size",
+                    "max_length", "type_vocab_size")
+        for key in positive:
+            value = getattr(self, key)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ConfigError(f"{key}: must be a positive integer, got {value!r}")
+        if self.hidden_size % self.num_heads:
+            raise ConfigError(
+                f"num_heads: hidden_size {self.hidden_size} is not divisible by {self.num_heads} heads"
+            )
+        if self.embedding_dim is not None and not (0 < self.embedding_dim <= self.hidden_size):
+            raise ConfigError(
+                f"embedding_dim: must be in (0, hidden_size={self.hidden_size}], got {self.embedding_dim}"
+            )
+        for key in ("dropout", "attention_dropout"):
+            if not 0.0 <= getattr(self, key) < 1.0:
+                raise ConfigError(f"{key}: must be in [0, 1), got {getattr(self, key)!r}")
+        if self.hidden_act not in SUPPORTED_ACTIVATIONS:
+            raise ConfigError(
+                f"hidden_act: {self.hidden_act!r} is not supported; use one of "
+                f"{', '.join(SUPPORTED_ACTIVATIONS)}"
+            )
+        self._validate_plan()
+
+    def _validate_plan(self):
+        if self.layer_plan is None:
+            return
+        used = set()
+        for step, (block, swap) in enumerate(self.layer_plan):
+            if not 0 <= block < self.num_layers:
+                raise ConfigError(
+                    f"layer_plan: step {step} uses block {block}, but there are {self.num_layers} blocks"
+                )
+            if swap and block not in used:
+                raise ConfigError(
+                    f"layer_plan: step {step} swaps query/key of block {block} before the block "
+                    "has run unswapped; reuse comes after the original"
+                )
+            used.add(block)
+        missing = sorted(set(range(self.num_layers)) - used)
+        if missing:
+            raise ConfigError(f"layer_plan: blocks {missing} never run; drop them from num_layers")

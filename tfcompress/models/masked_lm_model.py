@@ -1,0 +1,46 @@
+"""Encoder + tied masked-LM head, for MLM pretraining stages."""
+
+import keras
+
+from tfcompress.layers.masked_lm_head import MaskedLMHead
+
+
+@keras.saving.register_keras_serializable(package="tfcompress")
+class MaskedLMModel(keras.Model):
+    """Inputs: the encoder's three plus `mask_positions` int [B, P]; output: logits [B, P, V].
+
+    The decoder is the encoder's (possibly quantized) word table, so the head
+    adds only the transform, its LayerNorm and an output bias.
+    """
+
+    def __init__(self, encoder, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(encoder, dict):
+            encoder = keras.saving.deserialize_keras_object(encoder)
+        self.encoder = encoder
+        config = encoder.config
+        self.mlm_head = MaskedLMHead(
+            config.vocab_size,
+            config.embedding_dim or config.hidden_size,
+            hidden_act=config.hidden_act,
+            layer_norm_epsilon=config.layer_norm_epsilon,
+            kernel_initializer=keras.initializers.TruncatedNormal(stddev=config.initializer_range),
+            name="mlm_head",
+        )
+
+    def call(self, inputs, training=None):
+        sequence = self.encoder(inputs, training=training)["sequence_output"]
+        table = self.encoder.embeddings.word_table(training)
+        return self.mlm_head(sequence, inputs["mask_positions"], table)
+
+    def get_config(self):
+        config = super().get_config()
+        config["encoder"] = keras.saving.serialize_keras_object(self.encoder)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
+        return cls(**config)
+
