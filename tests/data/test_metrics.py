@@ -29,6 +29,6 @@ def test_classification_metrics_returns_python_floats():
     out = classification_metrics(("accuracy", "f1"), Y_TRUE, Y_PRED)
     assert out == pytest.approx({"accuracy": 0.6, "f1": 2 / 3})
     assert all(type(v) is float for v in out.values())
-    assert type(slot_f1([["O"]], [["O"]])) is float
+    assert type(slot_f1([["B-x"]], [["B-x"]])) is float
     with pytest.raises(ValueError, match="bleu"):
         classification_metrics(("bleu",), Y_TRUE, Y_PRED)

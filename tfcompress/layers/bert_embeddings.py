@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from tfcompress.layers.initializers import fresh_initializer
 from tfcompress.layers.quantized_dense import QuantizedDense
 from tfcompress.layers.quantizer import clone_quantizer, serialize_quantizer
 
@@ -45,7 +46,9 @@ class BertEmbeddings(keras.layers.Layer):
         self.projection = None
         if self.embedding_dim != self.hidden_size:
             self.projection = QuantizedDense(
-                self.hidden_size, kernel_initializer=self.initializer, name="embedding_projection"
+                self.hidden_size,
+                kernel_initializer=fresh_initializer(self.initializer),
+                name="embedding_projection",
             )
         self.layer_norm = keras.layers.LayerNormalization(
             epsilon=self.layer_norm_epsilon, name="embeddings_layer_norm"
@@ -56,17 +59,17 @@ class BertEmbeddings(keras.layers.Layer):
         self.word_embeddings = self.add_weight(
             name="word_embeddings",
             shape=(self.vocab_size, self.embedding_dim),
-            initializer=self.initializer,
+            initializer=fresh_initializer(self.initializer),
         )
         self.position_embeddings = self.add_weight(
             name="position_embeddings",
             shape=(self.max_length, self.hidden_size),
-            initializer=self.initializer,
+            initializer=fresh_initializer(self.initializer),
         )
         self.segment_embeddings = self.add_weight(
             name="segment_embeddings",
             shape=(self.type_vocab_size, self.hidden_size),
-            initializer=self.initializer,
+            initializer=fresh_initializer(self.initializer),
         )
         self.embedding_quantizer_weights = self.embedding_quantizer.build(
             self.word_embeddings.shape, "word_embeddings", self

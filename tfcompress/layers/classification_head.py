@@ -2,6 +2,8 @@
 
 import keras
 
+from tfcompress.layers.initializers import fresh_initializer
+
 
 @keras.saving.register_keras_serializable(package="tfcompress")
 class ClassificationHead(keras.layers.Layer):
@@ -14,7 +16,9 @@ class ClassificationHead(keras.layers.Layer):
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.dropout = keras.layers.Dropout(self.dropout_rate)
         self.dense = keras.layers.Dense(
-            self.num_classes, kernel_initializer=self.kernel_initializer, name="logits"
+            self.num_classes,
+            kernel_initializer=fresh_initializer(self.kernel_initializer),
+            name="logits",
         )
 
     def build(self, input_shape):

@@ -13,8 +13,9 @@ class JointIntentSlotHead(keras.layers.Layer):
     Returns `(intent_logits [B, num_intents], slot_logits [B, S, num_slots])`.
     """
 
-    def __init__(self, num_intents, num_slots, dropout=0.1, kernel_initializer="glorot_uniform",
-                 **kwargs):
+    def __init__(
+        self, num_intents, num_slots, dropout=0.1, kernel_initializer="glorot_uniform", **kwargs
+    ):
         super().__init__(**kwargs)
         self.num_intents = int(num_intents)
         self.num_slots = int(num_slots)
@@ -25,9 +26,9 @@ class JointIntentSlotHead(keras.layers.Layer):
         )
         self.slot_head = TokenTaggingHead(num_slots, dropout, self.kernel_initializer, name="slots")
 
-    def build(self, pooled_shape, sequence_shape):
-        self.intent_head.build(pooled_shape)
-        self.slot_head.build(sequence_shape)
+    def build(self, pooled_output_shape, sequence_output_shape):
+        self.intent_head.build(pooled_output_shape)
+        self.slot_head.build(sequence_output_shape)
 
     def call(self, pooled_output, sequence_output, training=None):
         return (
@@ -35,10 +36,10 @@ class JointIntentSlotHead(keras.layers.Layer):
             self.slot_head(sequence_output, training=training),
         )
 
-    def compute_output_shape(self, pooled_shape, sequence_shape):
+    def compute_output_shape(self, pooled_output_shape, sequence_output_shape):
         return (
-            self.intent_head.compute_output_shape(pooled_shape),
-            self.slot_head.compute_output_shape(sequence_shape),
+            self.intent_head.compute_output_shape(pooled_output_shape),
+            self.slot_head.compute_output_shape(sequence_output_shape),
         )
 
     def get_config(self):

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from tfcompress.layers.activations import get_activation
+from tfcompress.layers.initializers import fresh_initializer
 
 
 @keras.saving.register_keras_serializable(package="tfcompress")
@@ -16,8 +17,15 @@ class MaskedLMHead(keras.layers.Layer):
     narrow (factorized / mixed-vocab) embeddings too.
     """
 
-    def __init__(self, vocab_size, embedding_dim, hidden_act="gelu", layer_norm_epsilon=1e-12,
-                 kernel_initializer="glorot_uniform", **kwargs):
+    def __init__(
+        self,
+        vocab_size,
+        embedding_dim,
+        hidden_act="gelu",
+        layer_norm_epsilon=1e-12,
+        kernel_initializer="glorot_uniform",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.vocab_size = int(vocab_size)
         self.embedding_dim = int(embedding_dim)
@@ -26,15 +34,17 @@ class MaskedLMHead(keras.layers.Layer):
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         get_activation(hidden_act)  # fail at construction on an unknown name
         self.transform = keras.layers.Dense(
-            self.embedding_dim, kernel_initializer=self.kernel_initializer, name="transform"
+            self.embedding_dim,
+            kernel_initializer=fresh_initializer(self.kernel_initializer),
+            name="transform",
         )
         self.layer_norm = keras.layers.LayerNormalization(
             epsilon=self.layer_norm_epsilon, name="transform_layer_norm"
         )
 
-    def build(self, sequence_shape, positions_shape=None, table_shape=None):
-        self.transform.build(sequence_shape)
-        self.layer_norm.build(tuple(sequence_shape[:-1]) + (self.embedding_dim,))
+    def build(self, sequence_output_shape, mask_positions_shape=None, word_table_shape=None):
+        self.transform.build(sequence_output_shape)
+        self.layer_norm.build(tuple(sequence_output_shape[:-1]) + (self.embedding_dim,))
         self.output_bias = self.add_weight(
             name="output_bias", shape=(self.vocab_size,), initializer="zeros"
         )
@@ -48,8 +58,10 @@ class MaskedLMHead(keras.layers.Layer):
         transformed = self.layer_norm(transformed)
         return ops.matmul(transformed, ops.transpose(word_table)) + self.output_bias
 
-    def compute_output_shape(self, sequence_shape, positions_shape, table_shape=None):
-        return (sequence_shape[0], positions_shape[1], self.vocab_size)
+    def compute_output_shape(
+        self, sequence_output_shape, mask_positions_shape, word_table_shape=None
+    ):
+        return (sequence_output_shape[0], mask_positions_shape[1], self.vocab_size)
 
     def get_config(self):
         config = super().get_config()

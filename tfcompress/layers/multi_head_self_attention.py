@@ -5,6 +5,7 @@ import math
 import keras
 from keras import ops
 
+from tfcompress.layers.initializers import fresh_initializer
 from tfcompress.layers.quantized_dense import QuantizedDense
 from tfcompress.layers.quantizer import clone_quantizer, serialize_quantizer
 
@@ -66,7 +67,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         def projection(name):
             return QuantizedDense(
                 self.hidden_size,
-                kernel_initializer=self.kernel_initializer,
+                kernel_initializer=fresh_initializer(self.kernel_initializer),
                 input_quantizer=self.activation_quantizer,
                 kernel_quantizer=self.weight_quantizer,
                 name=name,

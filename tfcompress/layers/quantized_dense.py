@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from tfcompress.layers.activations import get_activation
+from tfcompress.layers.initializers import fresh_initializer
 from tfcompress.layers.quantizer import clone_quantizer, serialize_quantizer
 
 
@@ -41,12 +42,16 @@ class QuantizedDense(keras.layers.Layer):
     def build(self, input_shape):
         input_dim = input_shape[-1]
         self.kernel = self.add_weight(
-            name="kernel", shape=(input_dim, self.units), initializer=self.kernel_initializer
+            name="kernel",
+            shape=(input_dim, self.units),
+            initializer=fresh_initializer(self.kernel_initializer),
         )
         self.bias = None
         if self.use_bias:
             self.bias = self.add_weight(
-                name="bias", shape=(self.units,), initializer=self.bias_initializer
+                name="bias",
+                shape=(self.units,),
+                initializer=fresh_initializer(self.bias_initializer),
             )
         self.input_quantizer_weights = self.input_quantizer.build(input_shape, "input", self)
         self.kernel_quantizer_weights = self.kernel_quantizer.build(

@@ -2,6 +2,7 @@
 
 import keras
 
+from tfcompress.layers.initializers import fresh_initializer
 from tfcompress.layers.multi_head_self_attention import MultiHeadSelfAttention
 from tfcompress.layers.quantized_dense import QuantizedDense
 from tfcompress.layers.quantizer import clone_quantizer, serialize_quantizer
@@ -54,7 +55,7 @@ class TransformerBlock(keras.layers.Layer):
             self.hidden_size,
             self.num_heads,
             attention_dropout=self.attention_dropout,
-            kernel_initializer=self.kernel_initializer,
+            kernel_initializer=fresh_initializer(self.kernel_initializer),
             weight_quantizer=self.weight_quantizer,
             activation_quantizer=self.activation_quantizer,
             share_from=None if share_from is None else share_from.attention,
@@ -73,14 +74,14 @@ class TransformerBlock(keras.layers.Layer):
         self.intermediate_dense = QuantizedDense(
             self.intermediate_size,
             activation=self.hidden_act,
-            kernel_initializer=self.kernel_initializer,
+            kernel_initializer=fresh_initializer(self.kernel_initializer),
             input_quantizer=self.activation_quantizer,
             kernel_quantizer=self.weight_quantizer,
             name="intermediate",
         )
         self.output_dense = QuantizedDense(
             self.hidden_size,
-            kernel_initializer=self.kernel_initializer,
+            kernel_initializer=fresh_initializer(self.kernel_initializer),
             input_quantizer=self.activation_quantizer,
             kernel_quantizer=self.weight_quantizer,
             name="output",
@@ -112,7 +113,9 @@ class TransformerBlock(keras.layers.Layer):
         )
         attended = self.attention_dropout_layer(attended, training=training)
         hidden = self.attention_layer_norm(inputs + attended)
-        ffn = self.output_dense(self.intermediate_dense(hidden, training=training), training=training)
+        ffn = self.output_dense(
+            self.intermediate_dense(hidden, training=training), training=training
+        )
         ffn = self.output_dropout_layer(ffn, training=training)
         return self.output_layer_norm(hidden + ffn), probs, scores
 

@@ -61,7 +61,9 @@ class Encoder(keras.layers.Layer):
             embedding_quantizer=self.embedding_quantizer,
             name="embeddings",
         )
-        self.blocks = [self._make_block(f"block_{i}", initializer) for i in range(config.num_layers)]
+        self.blocks = [
+            self._make_block(f"block_{i}", initializer) for i in range(config.num_layers)
+        ]
         self.executed_blocks = self._blocks_in_run_order(initializer)
         self.pooler = QuantizedDense(
             config.hidden_size, activation="tanh", kernel_initializer=initializer, name="pooler"

@@ -22,8 +22,10 @@ def _require_files(directory):
         )
     for name in CHECKPOINT_FILES:
         if not (directory / name).is_file():
-            raise CheckpointError(f"{directory / name} is missing; a checkpoint directory needs "
-                                  f"{', '.join(CHECKPOINT_FILES)}")
+            raise CheckpointError(
+                f"{directory / name} is missing; a checkpoint directory needs "
+                f"{', '.join(CHECKPOINT_FILES)}"
+            )
     return directory
 
 
@@ -89,7 +91,7 @@ def _read_tensors(directory):
         raise CheckpointError(f"{path}: cannot read safetensors file ({e})") from None
     # BertFor* checkpoints prefix the encoder with "bert."; BertModel does not.
     prefix = "bert." if any(k.startswith("bert.") for k in tensors) else ""
-    return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}, path
+    return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}, path
 
 
 def _layer_norm_names(layer, hf_prefix):
@@ -126,14 +128,18 @@ def _weight_map(encoder):
 
 def _legacy_layer_norm_name(name):
     # Old TF-converted checkpoints call LayerNorm parameters gamma/beta.
-    return name.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta")
+    return name.replace("LayerNorm.weight", "LayerNorm.gamma").replace(
+        "LayerNorm.bias", "LayerNorm.beta"
+    )
 
 
 def load_hf_weights(encoder, directory):
     """Assigns a checkpoint's tensors to a built encoder, checking every shape."""
     if encoder.config.embedding_dim not in (None, encoder.config.hidden_size):
-        raise CheckpointError("a BERT checkpoint has full-width embeddings; build the encoder "
-                              "without embedding_dim to import it")
+        raise CheckpointError(
+            "a BERT checkpoint has full-width embeddings; build the encoder "
+            "without embedding_dim to import it"
+        )
     tensors, path = _read_tensors(directory)
     for variable, name, transpose in _weight_map(encoder):
         if name not in tensors and _legacy_layer_norm_name(name) in tensors:

@@ -31,8 +31,9 @@ def build_tagger(encoder, num_tags, sequence_length=None, dropout=0.1, name="tag
     return keras.Model(inputs, {"logits": logits}, name=name)
 
 
-def build_intent_slot_model(encoder, num_intents, num_slots, sequence_length=None, dropout=0.1,
-                            name="intent_slot"):
+def build_intent_slot_model(
+    encoder, num_intents, num_slots, sequence_length=None, dropout=0.1, name="intent_slot"
+):
     """token ids → encoder → `intent_logits` [B, I] and `slot_logits` [B, S, T]."""
     inputs = encoder_inputs(sequence_length)
     outputs = encoder(inputs)

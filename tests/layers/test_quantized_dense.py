@@ -1,0 +1,37 @@
+import numpy as np
+import pytest
+
+from tests.layers.helpers import assert_config_roundtrip, assert_saved_model_identical, wrap
+from tfcompress.layers import QuantizedDense, UniformQuantizer
+
+
+def test_identity_quantizers_equal_plain_matmul():
+    layer = QuantizedDense(5, activation="gelu")
+    x = np.random.default_rng(0).normal(size=(2, 3, 4)).astype("float32")
+    y = layer(x).numpy()
+    z = x @ layer.kernel.numpy() + layer.bias.numpy()
+    from scipy.special import erf
+
+    np.testing.assert_allclose(y, 0.5 * z * (1 + erf(z / np.sqrt(2))), atol=1e-6)
+
+
+def test_kernel_quantizer_puts_kernel_on_grid():
+    layer = QuantizedDense(3, use_bias=False, kernel_quantizer=UniformQuantizer(4, 0.7))
+    x = np.eye(4, dtype="float32")[None]
+    effective = layer(x).numpy()[0]  # identity input reads out the effective kernel
+    step = 0.7 / 7
+    np.testing.assert_allclose(effective / step, np.round(effective / step), atol=1e-5)
+    assert not np.allclose(effective, layer.kernel.numpy())
+
+
+def test_config_and_save_load(tmp_path):
+    layer = QuantizedDense(6, activation="relu", input_quantizer=UniformQuantizer(8, 3.0))
+    clone = assert_config_roundtrip(layer)
+    assert isinstance(clone.input_quantizer, UniformQuantizer)
+    model = wrap(layer, (5, 4))
+    assert_saved_model_identical(model, np.ones((2, 5, 4), "float32"), tmp_path)
+
+
+def test_unknown_activation_fails_early():
+    with pytest.raises(ValueError, match="unsupported activation 'swishy'"):
+        QuantizedDense(3, activation="swishy")
