@@ -125,10 +125,10 @@ def test_trains_under_fit(tiny_config, tiny_inputs):
     model = build_classifier(Encoder(tiny_config), 2)
     model.compile(
         keras.optimizers.Adam(1e-2),
-        {"logits": keras.losses.SparseCategoricalCrossentropy(from_logits=True)},
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
     labels = np.array([0, 1])
-    history = model.fit(tiny_inputs, {"logits": labels}, epochs=15, verbose=0)
+    history = model.fit(tiny_inputs, labels, epochs=15, verbose=0)
     assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
 
 

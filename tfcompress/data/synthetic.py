@@ -10,7 +10,7 @@ import os
 import random
 from pathlib import Path
 
-from tfcompress.data.atomic_write import write_text_atomic
+from tfcompress.atomic_write import write_text_atomic
 from tfcompress.data.task_data import IntentSlotData
 
 _PEOPLE = ["anna", "marco", "lisa ray", "sam", "john lee", "nina simone", "the kid laroi", "maria"]

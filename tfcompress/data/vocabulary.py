@@ -5,7 +5,7 @@ import string
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from tfcompress.data.atomic_write import write_text_atomic
+from tfcompress.atomic_write import write_text_atomic
 from tfcompress.errors import DataError
 
 DEFAULT_RESERVED_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")

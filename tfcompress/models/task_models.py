@@ -16,19 +16,19 @@ def encoder_inputs(sequence_length=None):
 
 
 def build_classifier(encoder, num_classes, sequence_length=None, dropout=0.1, name="classifier"):
-    """token ids → encoder → pooled output → `logits` [B, num_classes]."""
+    """token ids → encoder → pooled output → logits [B, num_classes]."""
     inputs = encoder_inputs(sequence_length)
     pooled = encoder(inputs)["pooled_output"]
     logits = ClassificationHead(num_classes, dropout, name="classification_head")(pooled)
-    return keras.Model(inputs, {"logits": logits}, name=name)
+    return keras.Model(inputs, logits, name=name)
 
 
 def build_tagger(encoder, num_tags, sequence_length=None, dropout=0.1, name="tagger"):
-    """token ids → encoder → sequence output → `logits` [B, S, num_tags]."""
+    """token ids → encoder → sequence output → logits [B, S, num_tags]."""
     inputs = encoder_inputs(sequence_length)
     sequence = encoder(inputs)["sequence_output"]
     logits = TokenTaggingHead(num_tags, dropout, name="tagging_head")(sequence)
-    return keras.Model(inputs, {"logits": logits}, name=name)
+    return keras.Model(inputs, logits, name=name)
 
 
 def build_intent_slot_model(

@@ -1,5 +1,6 @@
 """Atomic text-file writes: readers never see a half-written file."""
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -23,3 +24,19 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_json_atomic(path: str | os.PathLike, value) -> None:
+    write_text_atomic(path, json.dumps(value, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def save_model_atomic(model, path: str | os.PathLike) -> None:
+    """`model.save` to a temp file beside `path`, then rename: a kill never leaves half a model."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

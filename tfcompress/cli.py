@@ -1,0 +1,106 @@
+"""The `tfcompress` command: one entry point, one subcommand per stage."""
+
+import argparse
+import copy
+import os
+import sys
+
+import yaml
+
+from tfcompress.errors import ConfigError, TfcompressError
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _parse_overrides(pairs):
+    overrides = {}
+    for pair in pairs or ():
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set {pair!r}: expected KEY=VALUE, e.g. training.epochs=1")
+        overrides[key] = yaml.safe_load(value)
+    return overrides
+
+
+def _print_results(title, summary, run_dir):
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in summary["eval"].items():
+        table.add_row(f"eval {name}", f"{value:.4f}")
+    table.add_row("eval examples", str(summary["eval_examples"]))
+    table.add_row("train examples", str(summary["train"]["examples"]))
+    table.add_row("train wall time (s)", f"{summary['train']['wall_time_s']:.1f}")
+    table.add_row("parameters", f"{summary['model']['parameters']:,}")
+    table.add_row(".keras size (MB)", f"{summary['model']['keras_file_mb']:.2f}")
+    console = Console()
+    console.print(table)
+    console.print(f"run directory: {run_dir} (config.yaml, metrics.json, model.keras, history.csv)")
+
+
+def cmd_finetune(args):
+    from tfcompress.training import load_finetune_config, run_finetune
+
+    overrides = _parse_overrides(args.set)
+    if args.output_dir:
+        overrides["output_dir"] = args.output_dir
+    config = load_finetune_config(args.config, overrides)
+    summary = run_finetune(config, overwrite=args.overwrite)
+    _print_results(f"finetune: {args.config}", summary, config.output_dir)
+
+
+def cmd_demo(args):
+    from tfcompress.demo import DEMO_CONFIG
+    from tfcompress.training import RunDirectory, finetune_config_from_dict, run_finetune
+
+    values = copy.deepcopy(DEMO_CONFIG)
+    values["output_dir"] = args.output_dir
+    if args.quick:
+        values["data"].update(synthetic_train_examples=400, synthetic_eval_examples=100)
+        values["training"]["epochs"] = 2
+    config = finetune_config_from_dict(values, base_dir=os.getcwd())
+    # The demo is re-runnable: a finished demo is replaced, an interrupted one resumes.
+    overwrite = RunDirectory(config.output_dir).is_finished
+    summary = run_finetune(config, overwrite=overwrite)
+    _print_results("tfcompress demo: synthetic intent + slot task", summary, config.output_dir)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="tfcompress", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    finetune = sub.add_parser("finetune", help="fine-tune a teacher or train a model from scratch")
+    finetune.add_argument("--config", required=True, help="YAML recipe (see configs/)")
+    finetune.add_argument("--output-dir", help="override output_dir")
+    finetune.add_argument("--set", action="append", metavar="KEY=VALUE",
+                          help="override one key, e.g. --set training.epochs=1 (repeatable)")
+    finetune.add_argument("--overwrite", action="store_true",
+                          help="replace a finished or interrupted run in output_dir")
+    finetune.set_defaults(func=cmd_finetune)
+
+    demo = sub.add_parser("demo", help="the end-to-end main job on embedded synthetic data")
+    demo.add_argument("--output-dir", default="runs/demo")
+    demo.add_argument("--quick", action="store_true", help="a smaller run, for smoke tests")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except TfcompressError as e:
+        print(f"tfcompress {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"tfcompress {args.command}: interrupted; rerun the same command to resume",
+              file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,18 @@
+"""Training engines: fine-tuning now; distillers build on the same run directory."""
+
+from tfcompress.training.finetune import TrainingError, run_finetune
+from tfcompress.training.finetune_config import (
+    FinetuneConfig,
+    finetune_config_from_dict,
+    load_finetune_config,
+)
+from tfcompress.training.run_directory import RunDirectory
+
+__all__ = [
+    "FinetuneConfig",
+    "RunDirectory",
+    "TrainingError",
+    "finetune_config_from_dict",
+    "load_finetune_config",
+    "run_finetune",
+]

@@ -1,0 +1,77 @@
+"""Turn YAML mappings into dataclasses, with errors that name the offending key."""
+
+import dataclasses
+import types
+import typing
+from pathlib import Path
+
+import yaml
+
+from tfcompress.errors import ConfigError
+
+
+def read_yaml(path):
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        values = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}{where}: not valid YAML ({getattr(e, 'problem', e)})") from None
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return values
+
+
+def _check_type(value, annotation, where):
+    """Checks `value` against a simple annotation (int/float/str/bool/dict/list, optional)."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(annotation)
+        if value is None and type(None) in options:
+            return value
+        annotation = next(a for a in options if a is not type(None))
+        origin = typing.get_origin(annotation)
+    if origin is not None:
+        annotation = origin
+    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if annotation is typing.Any or isinstance(value, annotation):
+        if annotation is int and isinstance(value, bool):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        return value
+    raise ConfigError(f"{where}: expected {annotation.__name__}, got {value!r}")
+
+
+def dataclass_from_dict(cls, values, where):
+    """Builds `cls` from `values`; nested dataclass fields recurse with a dotted `where`."""
+    if values is None:
+        values = {}
+    if not isinstance(values, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {values!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"{where}.{unknown[0]}: unknown key; expected one of {', '.join(sorted(fields))}"
+        )
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for name, field in fields.items():
+        key = f"{where}.{name}"
+        if name not in values:
+            no_default = field.default is dataclasses.MISSING
+            if no_default and field.default_factory is dataclasses.MISSING:
+                raise ConfigError(f"{key}: required")
+            continue
+        hint = hints[name]
+        if dataclasses.is_dataclass(hint):
+            kwargs[name] = dataclass_from_dict(hint, values[name], key)
+        else:
+            kwargs[name] = _check_type(values[name], hint, key)
+    try:
+        return cls(**kwargs)
+    except ConfigError as e:
+        raise ConfigError(f"{where}.{e}") from None

@@ -1,0 +1,160 @@
+"""The `tfcompress finetune` recipe: what to train, on what, for how long."""
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from tfcompress.data.glue import GLUE_TASKS
+from tfcompress.errors import ConfigError
+from tfcompress.models.task_models import TASK_TYPES
+from tfcompress.training.config_loading import dataclass_from_dict, read_yaml
+
+DATA_FORMATS = ("glue", "intent_slot", "synthetic")
+
+
+@dataclasses.dataclass
+class DataConfig:
+    """Where examples come from. `glue`: TSV files; `intent_slot`: SNIPS/ATIS dirs
+    (seq.in, seq.out, label); `synthetic`: our generator (no files needed)."""
+
+    format: str
+    train: str | None = None
+    eval: str | None = None
+    glue_task: str | None = None
+    train_subset: int | None = None
+    eval_subset: int | None = None
+    skip_malformed: bool = False
+    synthetic_train_examples: int = 2000
+    synthetic_eval_examples: int = 400
+
+    def __post_init__(self):
+        if self.format not in DATA_FORMATS:
+            raise ConfigError(f"format: {self.format!r} unknown; use one of {', '.join(DATA_FORMATS)}")
+        if self.format != "synthetic":
+            for key in ("train", "eval"):
+                if not getattr(self, key):
+                    raise ConfigError(f"{key}: required for format {self.format!r} (a path)")
+        if self.format == "glue" and self.glue_task not in GLUE_TASKS:
+            raise ConfigError(
+                f"glue_task: {self.glue_task!r} unknown; use one of {', '.join(sorted(GLUE_TASKS))}"
+            )
+        for key in ("train_subset", "eval_subset"):
+            value = getattr(self, key)
+            if value is not None and value <= 0:
+                raise ConfigError(f"{key}: must be a positive number of examples, got {value}")
+
+
+@dataclasses.dataclass
+class ModelConfig:
+    """A teacher from a Hugging Face checkpoint dir, or an encoder from scratch.
+
+    From scratch, the vocabulary is `vocab` (a vocab.txt) or learned from the
+    training texts with `learn_vocab_size` tokens; `encoder` gives the other
+    dimensions (vocab_size and max_length are filled in).
+    """
+
+    checkpoint: str | None = None
+    vocab: str | None = None
+    learn_vocab_size: int | None = None
+    encoder: dict[str, Any] | None = None
+    sequence_length: int = 128
+    head_dropout: float = 0.1
+    lower_case: bool = True
+
+    def __post_init__(self):
+        if self.checkpoint and (self.encoder or self.vocab or self.learn_vocab_size):
+            raise ConfigError(
+                "checkpoint: a checkpoint brings its own encoder and vocab; drop encoder/vocab/"
+                "learn_vocab_size or drop checkpoint"
+            )
+        if not self.checkpoint:
+            if self.encoder is None:
+                raise ConfigError("encoder: required when no checkpoint is given")
+            if bool(self.vocab) == bool(self.learn_vocab_size):
+                raise ConfigError(
+                    "vocab: from scratch, give exactly one of vocab (a vocab.txt path) "
+                    "or learn_vocab_size"
+                )
+            for key in ("vocab_size", "max_length"):
+                if key in self.encoder:
+                    raise ConfigError(f"encoder.{key}: set from the vocab / sequence_length; remove it")
+        if not 8 <= self.sequence_length <= 512:
+            raise ConfigError(f"sequence_length: must be in [8, 512], got {self.sequence_length}")
+
+
+@dataclasses.dataclass
+class TrainingConfig:
+    epochs: int = 3
+    batch_size: int = 32
+    learning_rate: float = 5e-5
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    steps_per_epoch: int | None = None
+    eval_batch_size: int = 64
+
+    def __post_init__(self):
+        for key in ("epochs", "batch_size", "eval_batch_size"):
+            if getattr(self, key) <= 0:
+                raise ConfigError(f"{key}: must be positive, got {getattr(self, key)}")
+        if not 0 < self.learning_rate < 1:
+            raise ConfigError(f"learning_rate: must be in (0, 1), got {self.learning_rate}")
+        if not 0 <= self.warmup_ratio < 1:
+            raise ConfigError(f"warmup_ratio: must be in [0, 1), got {self.warmup_ratio}")
+
+
+@dataclasses.dataclass
+class FinetuneConfig:
+    task: str
+    output_dir: str
+    data: DataConfig
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    training: TrainingConfig = dataclasses.field(default_factory=TrainingConfig)
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.task not in TASK_TYPES:
+            raise ConfigError(f"task: {self.task!r} unknown; use one of {', '.join(TASK_TYPES)}")
+        if self.task == "classification" and self.data.format != "glue":
+            raise ConfigError("data.format: classification reads GLUE TSV files; use format glue")
+        if self.task != "classification" and self.data.format == "glue":
+            raise ConfigError(f"data.format: task {self.task!r} needs intent_slot or synthetic data")
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+
+def finetune_config_from_dict(values, base_dir=None):
+    """Validates a mapping; relative paths resolve against `base_dir` (the YAML's folder)."""
+    config = dataclass_from_dict(FinetuneConfig, values, "config")
+    if base_dir is not None:
+        _resolve_paths(config, Path(base_dir))
+    return config
+
+
+def load_finetune_config(path, overrides=None):
+    """Reads a YAML recipe; `overrides` ({"training.epochs": 1, ...}) replace single keys."""
+    values = read_yaml(path)
+    for dotted, value in (overrides or {}).items():
+        _set_dotted(values, dotted, value)
+    return finetune_config_from_dict(values, base_dir=Path.cwd())
+
+
+def _set_dotted(values, dotted, value):
+    *parents, last = dotted.split(".")
+    node = values
+    for key in parents:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"config.{dotted}: {key} is not a mapping")
+    node[last] = value
+
+
+def _resolve_paths(config, base_dir):
+    def absolute(p):
+        return None if p is None else str((base_dir / Path(p).expanduser()).resolve())
+
+    config.output_dir = absolute(config.output_dir)
+    config.data.train = absolute(config.data.train)
+    config.data.eval = absolute(config.data.eval)
+    config.model.checkpoint = absolute(config.model.checkpoint)
+    config.model.vocab = absolute(config.model.vocab)

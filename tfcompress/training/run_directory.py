@@ -1,0 +1,82 @@
+"""A run's folder: resolved config, logs, checkpoints, backup for resuming, metrics."""
+
+import shutil
+from pathlib import Path
+
+import yaml
+
+from tfcompress.atomic_write import save_model_atomic, write_json_atomic, write_text_atomic
+from tfcompress.errors import ConfigError
+
+
+class RunDirectory:
+    """Layout of one run; nothing here is written before `start` is called.
+
+    config.yaml        the resolved config this run used
+    backup/            keras BackupAndRestore state while a run is unfinished
+    checkpoints/       last.keras after every epoch
+    history.csv        per-epoch losses and metrics
+    model.keras        the final model; metrics.json its evaluation (written last)
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    config_path = property(lambda self: self.path / "config.yaml")
+    backup_dir = property(lambda self: self.path / "backup")
+    checkpoint_path = property(lambda self: self.path / "checkpoints" / "last.keras")
+    history_path = property(lambda self: self.path / "history.csv")
+    model_path = property(lambda self: self.path / "model.keras")
+    metrics_path = property(lambda self: self.path / "metrics.json")
+
+    @property
+    def is_finished(self):
+        return self.metrics_path.is_file()
+
+    @property
+    def is_interrupted(self):
+        return self.backup_dir.is_dir() and any(self.backup_dir.iterdir()) and not self.is_finished
+
+    def check_can_start(self, config_dict, overwrite=False):
+        """Refuses to clobber a finished run or resume one with another config.
+
+        Returns True when this start resumes an interrupted run.
+        """
+        if overwrite or not self.path.exists():
+            return False
+        if self.is_finished:
+            raise ConfigError(
+                f"output_dir: {self.path} already holds a finished run (metrics.json); "
+                "choose another output_dir or pass --overwrite"
+            )
+        if self.is_interrupted:
+            saved = yaml.safe_load(self.config_path.read_text()) if self.config_path.is_file() else None
+            if saved != config_dict:
+                raise ConfigError(
+                    f"output_dir: {self.path} holds an interrupted run with a different config; "
+                    "rerun the same config to resume, or pass --overwrite"
+                )
+            return True
+        return False
+
+    def start(self, config_dict, overwrite=False, resuming=False):
+        if overwrite and self.path.exists():
+            shutil.rmtree(self.path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        if not resuming:
+            self.history_path.unlink(missing_ok=True)
+        write_text_atomic(self.config_path, yaml.safe_dump(config_dict, sort_keys=False))
+
+    def write_text(self, name, text):
+        write_text_atomic(self.path / name, text)
+
+    def write_json(self, name, value):
+        write_json_atomic(self.path / name, value)
+
+    def save_model(self, model):
+        save_model_atomic(model, self.model_path)
+
+    def finish(self, metrics):
+        """metrics.json goes last: its presence means the run completed."""
+        write_json_atomic(self.metrics_path, metrics)
+        shutil.rmtree(self.backup_dir, ignore_errors=True)
