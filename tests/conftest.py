@@ -15,8 +15,16 @@ MINILM = SHARED / "teachers" / "all-minilm-l6-v2"
 def tiny_config():
     from tfcompress.models import EncoderConfig
 
-    return EncoderConfig(vocab_size=50, hidden_size=32, num_layers=2, num_heads=4,
-                         intermediate_size=64, max_length=16, dropout=0.0, attention_dropout=0.0)
+    return EncoderConfig(
+        vocab_size=50,
+        hidden_size=32,
+        num_layers=2,
+        num_heads=4,
+        intermediate_size=64,
+        max_length=16,
+        dropout=0.0,
+        attention_dropout=0.0,
+    )
 
 
 @pytest.fixture
@@ -29,3 +37,13 @@ def tiny_inputs():
         "segment_ids": np.concatenate([np.zeros((2, 4)), np.ones((2, 4))], 1).astype("int32"),
         "padding_mask": mask,
     }
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory):
+    from tests.training.helpers import tiny_config
+    from tfcompress.training import run_finetune
+
+    out = tmp_path_factory.mktemp("finished") / "run"
+    summary = run_finetune(tiny_config(out), verbose=0)
+    return out, summary

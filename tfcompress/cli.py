@@ -35,7 +35,7 @@ def _print_results(title, summary, run_dir):
     table.add_row("train examples", str(summary["train"]["examples"]))
     table.add_row("train wall time (s)", f"{summary['train']['wall_time_s']:.1f}")
     table.add_row("parameters", f"{summary['model']['parameters']:,}")
-    table.add_row(".keras size (MB)", f"{summary['model']['keras_file_mb']:.2f}")
+    table.add_row("float32 weights (MB)", f"{summary['model']['float32_mb']:.2f}")
     console = Console()
     console.print(table)
     console.print(f"run directory: {run_dir} (config.yaml, metrics.json, model.keras, history.csv)")
@@ -75,10 +75,17 @@ def build_parser():
     finetune = sub.add_parser("finetune", help="fine-tune a teacher or train a model from scratch")
     finetune.add_argument("--config", required=True, help="YAML recipe (see configs/)")
     finetune.add_argument("--output-dir", help="override output_dir")
-    finetune.add_argument("--set", action="append", metavar="KEY=VALUE",
-                          help="override one key, e.g. --set training.epochs=1 (repeatable)")
-    finetune.add_argument("--overwrite", action="store_true",
-                          help="replace a finished or interrupted run in output_dir")
+    finetune.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override one key, e.g. --set training.epochs=1 (repeatable)",
+    )
+    finetune.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a finished or interrupted run in output_dir",
+    )
     finetune.set_defaults(func=cmd_finetune)
 
     demo = sub.add_parser("demo", help="the end-to-end main job on embedded synthetic data")
@@ -96,8 +103,10 @@ def main(argv=None):
         print(f"tfcompress {args.command}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"tfcompress {args.command}: interrupted; rerun the same command to resume",
-              file=sys.stderr)
+        print(
+            f"tfcompress {args.command}: interrupted; rerun the same command to resume",
+            file=sys.stderr,
+        )
         return 130
     return 0
 

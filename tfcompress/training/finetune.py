@@ -18,7 +18,6 @@ from tfcompress.data import (
     learn_wordpiece_vocabulary,
     read_glue_tsv,
     read_intent_slot_dir,
-    read_vocabulary,
     slot_f1,
     tagging_dataset,
     word_level_predictions,
@@ -49,7 +48,6 @@ class TaskSetup:
     train: object
     eval: object
     labels: dict
-    vocab: list
     tokenizer: WordPieceTokenizer
 
 
@@ -77,21 +75,28 @@ def _training_texts(train):
     return [" ".join(words) for words in train.words]
 
 
-def _vocabulary(model_config, train):
+def _tokenizer(model_config, train):
+    """From the checkpoint's vocab.txt, a given vocab.txt, or a vocabulary learned from `train`."""
+    options = {
+        "sequence_length": model_config.sequence_length,
+        "lower_case": model_config.lower_case,
+    }
     if model_config.checkpoint:
-        vocab = read_vocabulary(f"{model_config.checkpoint}/vocab.txt")
         expected = read_hf_config(model_config.checkpoint).vocab_size
-        if len(vocab) != expected:
+        path = f"{model_config.checkpoint}/vocab.txt"
+        tokenizer = WordPieceTokenizer.from_vocab_file(path, **options)
+        if tokenizer.vocab_size != expected:
             raise CheckpointError(
-                f"{model_config.checkpoint}/vocab.txt has {len(vocab)} tokens but config.json "
-                f"says vocab_size {expected}; use the vocab.txt that came with the checkpoint"
+                f"{path} has {tokenizer.vocab_size} tokens but config.json says vocab_size "
+                f"{expected}; use the vocab.txt that came with the checkpoint"
             )
-        return vocab
+        return tokenizer
     if model_config.vocab:
-        return read_vocabulary(model_config.vocab)
-    return learn_wordpiece_vocabulary(
+        return WordPieceTokenizer.from_vocab_file(model_config.vocab, **options)
+    vocab = learn_wordpiece_vocabulary(
         _training_texts(train), model_config.learn_vocab_size, lower_case=model_config.lower_case
     )
+    return WordPieceTokenizer(vocab, **options)
 
 
 def _label_names(config, train):
@@ -102,18 +107,18 @@ def _label_names(config, train):
 
 def prepare_task(config):
     train, evaluation = load_task_data(config)
-    vocab = _vocabulary(config.model, train)
-    tokenizer = WordPieceTokenizer(
-        vocab, sequence_length=config.model.sequence_length, lower_case=config.model.lower_case
-    )
-    return TaskSetup(train, evaluation, _label_names(config, train), vocab, tokenizer)
+    tokenizer = _tokenizer(config.model, train)
+    return TaskSetup(train, evaluation, _label_names(config, train), tokenizer)
 
 
 def build_encoder(model_config, vocab_size):
     if model_config.checkpoint:
         return load_hf_encoder(model_config.checkpoint, max_length=model_config.sequence_length)
-    dims = {**model_config.encoder, "vocab_size": vocab_size,
-            "max_length": model_config.sequence_length}
+    dims = {
+        **model_config.encoder,
+        "vocab_size": vocab_size,
+        "max_length": model_config.sequence_length,
+    }
     return Encoder(EncoderConfig.from_dict(dims, where="model.encoder"), name="encoder")
 
 
@@ -123,8 +128,9 @@ def build_task_model(config, encoder, labels):
         return build_classifier(encoder, len(labels["labels"]), dropout=dropout)
     if config.task == "tagging":
         return build_tagger(encoder, len(labels["tags"]), dropout=dropout)
-    return build_intent_slot_model(encoder, len(labels["intents"]), len(labels["tags"]),
-                                   dropout=dropout)
+    return build_intent_slot_model(
+        encoder, len(labels["intents"]), len(labels["tags"]), dropout=dropout
+    )
 
 
 def make_dataset(config, setup, data, training):
@@ -134,13 +140,16 @@ def make_dataset(config, setup, data, training):
         return classification_dataset(data, setup.tokenizer, batch, **options)
     if config.task == "tagging":
         return tagging_dataset(data, setup.tokenizer, setup.labels["tags"], batch, **options)
-    return intent_slot_dataset(data, setup.tokenizer, setup.labels["intents"],
-                               setup.labels["tags"], batch, **options)
+    return intent_slot_dataset(
+        data, setup.tokenizer, setup.labels["intents"], setup.labels["tags"], batch, **options
+    )
 
 
 def _losses_and_metrics(task):
     def cross_entropy(ignore_class=None):
-        return keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=ignore_class)
+        return keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True, ignore_class=ignore_class
+        )
 
     if task == "classification":
         return cross_entropy(), ["accuracy"]
@@ -159,8 +168,9 @@ def compile_for_finetuning(model, config, total_steps):
         warmup_target=t.learning_rate if warmup else None,
         warmup_steps=warmup,
     )
-    optimizer = keras.optimizers.AdamW(schedule, weight_decay=t.weight_decay, epsilon=1e-6,
-                                       global_clipnorm=1.0)
+    optimizer = keras.optimizers.AdamW(
+        schedule, weight_decay=t.weight_decay, epsilon=1e-6, global_clipnorm=1.0
+    )
     # BERT practice: no weight decay on biases and LayerNorm parameters.
     optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
     loss, metrics = _losses_and_metrics(config.task)
@@ -172,15 +182,19 @@ def _predictions_and_labels(model, dataset):
     for inputs, y in dataset:
         outputs.append(keras.tree.map_structure(np.asarray, model(inputs, training=False)))
         labels.append(keras.tree.map_structure(np.asarray, y))
-    return (keras.tree.map_structure(lambda *xs: np.concatenate(xs), *outputs),
-            keras.tree.map_structure(lambda *xs: np.concatenate(xs), *labels))
+    return (
+        keras.tree.map_structure(lambda *xs: np.concatenate(xs), *outputs),
+        keras.tree.map_structure(lambda *xs: np.concatenate(xs), *labels),
+    )
 
 
 def _word_tags(slot_logits, slot_labels, data, tag_names):
     predicted = word_level_predictions(slot_logits.argmax(-1), slot_labels)
     # Words cut off by sequence_length get no prediction: score them as "O".
-    return [[tag_names[i] for i in row] + ["O"] * (len(words) - len(row))
-            for row, words in zip(predicted, data.words, strict=True)]
+    return [
+        [tag_names[i] for i in row] + ["O"] * (len(words) - len(row))
+        for row, words in zip(predicted, data.words, strict=True)
+    ]
 
 
 def evaluate(model, config, setup, dataset):
@@ -191,7 +205,9 @@ def evaluate(model, config, setup, dataset):
         names = GLUE_TASKS[config.data.glue_task].metric_names
         return classification_metrics(names, labels, outputs.argmax(-1))
     if config.task == "tagging":
-        return {"slot_f1": slot_f1(data.tags, _word_tags(outputs, labels, data, setup.labels["tags"]))}
+        return {
+            "slot_f1": slot_f1(data.tags, _word_tags(outputs, labels, data, setup.labels["tags"]))
+        }
     tags = _word_tags(outputs["slot_logits"], labels["slot_logits"], data, setup.labels["tags"])
     intents_right = outputs["intent_logits"].argmax(-1) == labels["intent_logits"]
     slots_right = np.array([p == t for p, t in zip(tags, data.tags, strict=True)])
@@ -214,17 +230,20 @@ def run_finetune(config, overwrite=False, callbacks=(), verbose=None):
     resuming = run.check_can_start(config_dict, overwrite)
     keras.utils.set_random_seed(config.seed)
     setup = prepare_task(config)
-    model = build_task_model(config, build_encoder(config.model, len(setup.vocab)), setup.labels)
+    model = build_task_model(
+        config, build_encoder(config.model, setup.tokenizer.vocab_size), setup.labels
+    )
     train_ds = make_dataset(config, setup, setup.train, training=True)
     eval_ds = make_dataset(config, setup, setup.eval, training=False)
     steps_per_epoch = config.training.steps_per_epoch or math.ceil(
-        len(setup.train) / config.training.batch_size)
+        len(setup.train) / config.training.batch_size
+    )
     if config.training.steps_per_epoch:
         train_ds = train_ds.repeat()
     compile_for_finetuning(model, config, steps_per_epoch * config.training.epochs)
 
     run.start(config_dict, overwrite=overwrite, resuming=resuming)
-    run.write_text("vocab.txt", "\n".join(setup.vocab) + "\n")
+    run.write_text("vocab.txt", "\n".join(setup.tokenizer.vocab) + "\n")
     run.write_json("labels.json", setup.labels)
     guard = NaNGuard()
     started = time.perf_counter()
@@ -262,7 +281,7 @@ def run_finetune(config, overwrite=False, callbacks=(), verbose=None):
         },
         "model": {
             "parameters": int(model.count_params()),
-            "keras_file_mb": round(run.model_path.stat().st_size / 2**20, 2),
+            "float32_mb": round(model.count_params() * 4 / 2**20, 2),
             "encoder": model.get_layer("encoder").config.to_dict(),
         },
     }

@@ -29,7 +29,9 @@ class DataConfig:
 
     def __post_init__(self):
         if self.format not in DATA_FORMATS:
-            raise ConfigError(f"format: {self.format!r} unknown; use one of {', '.join(DATA_FORMATS)}")
+            raise ConfigError(
+                f"format: {self.format!r} unknown; use one of {', '.join(DATA_FORMATS)}"
+            )
         if self.format != "synthetic":
             for key in ("train", "eval"):
                 if not getattr(self, key):
@@ -77,7 +79,9 @@ class ModelConfig:
                 )
             for key in ("vocab_size", "max_length"):
                 if key in self.encoder:
-                    raise ConfigError(f"encoder.{key}: set from the vocab / sequence_length; remove it")
+                    raise ConfigError(
+                        f"encoder.{key}: set from the vocab / sequence_length; remove it"
+                    )
         if not 8 <= self.sequence_length <= 512:
             raise ConfigError(f"sequence_length: must be in [8, 512], got {self.sequence_length}")
 
@@ -117,7 +121,9 @@ class FinetuneConfig:
         if self.task == "classification" and self.data.format != "glue":
             raise ConfigError("data.format: classification reads GLUE TSV files; use format glue")
         if self.task != "classification" and self.data.format == "glue":
-            raise ConfigError(f"data.format: task {self.task!r} needs intent_slot or synthetic data")
+            raise ConfigError(
+                f"data.format: task {self.task!r} needs intent_slot or synthetic data"
+            )
 
     def to_dict(self):
         return dataclasses.asdict(self)

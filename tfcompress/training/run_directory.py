@@ -50,7 +50,9 @@ class RunDirectory:
                 "choose another output_dir or pass --overwrite"
             )
         if self.is_interrupted:
-            saved = yaml.safe_load(self.config_path.read_text()) if self.config_path.is_file() else None
+            saved = (
+                yaml.safe_load(self.config_path.read_text()) if self.config_path.is_file() else None
+            )
             if saved != config_dict:
                 raise ConfigError(
                     f"output_dir: {self.path} holds an interrupted run with a different config; "

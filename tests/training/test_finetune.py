@@ -1,0 +1,91 @@
+import csv
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from tests.training.helpers import SENTIMENT_ROWS, tiny_config, write_sst2_like
+from tfcompress.training import run_finetune
+from tfcompress.training.finetune import evaluate, make_dataset, prepare_task
+
+
+def test_finished_run_has_every_artifact(finished_run):
+    out, summary = finished_run
+    for name in (
+        "config.yaml",
+        "metrics.json",
+        "model.keras",
+        "history.csv",
+        "vocab.txt",
+        "labels.json",
+        "checkpoints/last.keras",
+    ):
+        assert (out / name).is_file(), name
+    assert not (out / "backup").exists()
+    assert json.loads((out / "metrics.json").read_text()) == json.loads(json.dumps(summary))
+    assert set(summary["eval"]) == {"intent_accuracy", "slot_f1", "sentence_accuracy"}
+    assert summary["train"]["examples"] == 96 and summary["eval_examples"] == 32
+    losses = [float(r["loss"]) for r in csv.DictReader((out / "history.csv").open())]
+    assert len(losses) == 2 and losses[1] < losses[0]
+
+
+def test_saved_model_reproduces_reported_metrics(finished_run):
+    out, summary = finished_run
+    config = tiny_config(out)
+    model = keras.models.load_model(out / "model.keras", safe_mode=True)
+    setup = prepare_task(config)
+    metrics = evaluate(model, config, setup, make_dataset(config, setup, setup.eval, False))
+    assert metrics == pytest.approx(summary["eval"])
+
+
+def test_classification_from_glue_tsv_learns(tmp_path):
+    train = write_sst2_like(tmp_path / "train.tsv", SENTIMENT_ROWS)
+    config = tiny_config(
+        tmp_path / "run",
+        task="classification",
+        data={"format": "glue", "glue_task": "sst2", "train": str(train), "eval": str(train)},
+        training__epochs=20,
+        training__batch_size=8,
+    )
+    summary = run_finetune(config, verbose=0)
+    assert summary["eval"]["accuracy"] == 1.0
+
+
+class _StopAfterFirstEpoch(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        raise KeyboardInterrupt
+
+
+def test_killed_run_resumes_from_last_epoch(tmp_path):
+    config = tiny_config(tmp_path / "run", training__epochs=3)
+    with pytest.raises(KeyboardInterrupt):
+        run_finetune(config, callbacks=[_StopAfterFirstEpoch()], verbose=0)
+    assert (tmp_path / "run" / "backup").is_dir()
+    assert not (tmp_path / "run" / "metrics.json").exists()
+    summary = run_finetune(config, verbose=0)
+    assert summary["train"]["epochs_this_session"] == 2
+    epochs = [int(r["epoch"]) for r in csv.DictReader((tmp_path / "run" / "history.csv").open())]
+    assert epochs == [0, 1, 2]
+
+
+def test_sps_student_from_scratch_trains(tmp_path):
+    config = tiny_config(
+        tmp_path / "run",
+        training__epochs=1,
+        model__encoder={
+            "hidden_size": 32,
+            "num_layers": 2,
+            "num_heads": 2,
+            "intermediate_size": 64,
+            "layer_plan": [[0, False], [1, False], [0, True], [1, True]],
+        },
+    )
+    summary = run_finetune(config, verbose=0)
+    assert summary["model"]["encoder"]["layer_plan"] == [
+        [0, False],
+        [1, False],
+        [0, True],
+        [1, True],
+    ]
+    assert np.isfinite(summary["train"]["final_loss"])
