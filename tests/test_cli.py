@@ -112,3 +112,68 @@ def test_bad_set_override(tmp_path, capsys):
         "epochs",
     )
     _assert_one_line_error(code, err, "KEY=VALUE")
+
+
+def test_duplicate_vocab_tokens(tmp_path, capsys):
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\nhello\n")
+    values = tiny_values(tmp_path / "r")
+    values["model"]["vocab"] = str(vocab)
+    del values["model"]["learn_vocab_size"]
+    code, err = _run_cli(capsys, "finetune", "--config", _config_file(tmp_path, values))
+    _assert_one_line_error(code, err, "vocab.txt", "'hello' more than once")
+
+
+def test_learned_vocab_too_small(tmp_path, capsys):
+    values = tiny_values(tmp_path / "r", model__learn_vocab_size=100)
+    code, err = _run_cli(capsys, "finetune", "--config", _config_file(tmp_path, values))
+    _assert_one_line_error(code, err, "config.model.learn_vocab_size", ">= 193")
+
+
+def test_bad_set_yaml_and_float_strings(tmp_path, capsys):
+    path = _config_file(tmp_path, tiny_values(tmp_path / "r"))
+    code, err = _run_cli(capsys, "finetune", "--config", path, "--set", "training.epochs=[1")
+    _assert_one_line_error(code, err, "not valid YAML")
+    code, err = _run_cli(
+        capsys,
+        "finetune",
+        "--config",
+        path,
+        "--set",
+        "training.learning_rate=1e-3",
+        "--set",
+        "training.epochs=zero",
+    )
+    _assert_one_line_error(code, err, "config.training.epochs: expected int")
+
+
+def test_overwrite_refuses_a_directory_that_is_not_a_run(tmp_path, capsys):
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me")
+    code, err = _run_cli(
+        capsys, "finetune", "--config", _config_file(tmp_path, tiny_values(precious)), "--overwrite"
+    )
+    _assert_one_line_error(code, err, "not a tfcompress run directory")
+    assert (precious / "notes.txt").read_text() == "keep me"
+
+
+def test_checkpoint_vocab_size_mismatch(tmp_path, capsys, tiny_config):
+    from tests.models.test_hf_checkpoint import _write_tiny_checkpoint
+
+    ckpt = tmp_path / "ckpt"
+    _write_tiny_checkpoint(ckpt, tiny_config)  # config says 50 tokens, vocab.txt has 4
+    values = tiny_values(tmp_path / "r")
+    values["model"] = {"checkpoint": str(ckpt), "sequence_length": 16}
+    code, err = _run_cli(capsys, "finetune", "--config", _config_file(tmp_path, values))
+    _assert_one_line_error(code, err, "vocab.txt has 4 tokens", "vocab_size 50")
+    (ckpt / "vocab.txt").write_text(
+        "\n".join(
+            ["[PAD]", "[UNK]", "[CLS]", "[SEP]"]
+            + list("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMN")[:46]
+        )
+        + "\n"
+    )
+    values["model"]["sequence_length"] = 64
+    code, err = _run_cli(capsys, "finetune", "--config", _config_file(tmp_path, values))
+    _assert_one_line_error(code, err, "16 positions", "sequence_length 64")

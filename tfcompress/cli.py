@@ -2,6 +2,7 @@
 
 import argparse
 import copy
+import json
 import os
 import sys
 
@@ -18,7 +19,10 @@ def _parse_overrides(pairs):
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise ConfigError(f"--set {pair!r}: expected KEY=VALUE, e.g. training.epochs=1")
-        overrides[key] = yaml.safe_load(value)
+        try:
+            overrides[key] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise ConfigError(f"--set {pair!r}: the value is not valid YAML") from None
     return overrides
 
 
@@ -62,10 +66,16 @@ def cmd_demo(args):
         values["data"].update(synthetic_train_examples=400, synthetic_eval_examples=100)
         values["training"]["epochs"] = 2
     config = finetune_config_from_dict(values, base_dir=os.getcwd())
-    # The demo is re-runnable: a finished demo is replaced, an interrupted one resumes.
-    overwrite = RunDirectory(config.output_dir).is_finished
-    summary = run_finetune(config, overwrite=overwrite)
+    # Re-running the same demo replaces its finished run (an interrupted one resumes);
+    # anything else in output_dir is only replaced with --overwrite.
+    run = RunDirectory(config.output_dir)
+    same_demo = run.is_finished and _saved_config(run) == json.loads(json.dumps(config.to_dict()))
+    summary = run_finetune(config, overwrite=args.overwrite or same_demo)
     _print_results("tfcompress demo: synthetic intent + slot task", summary, config.output_dir)
+
+
+def _saved_config(run):
+    return yaml.safe_load(run.config_path.read_text()) if run.config_path.is_file() else None
 
 
 def build_parser():
@@ -91,6 +101,9 @@ def build_parser():
     demo = sub.add_parser("demo", help="the end-to-end main job on embedded synthetic data")
     demo.add_argument("--output-dir", default="runs/demo")
     demo.add_argument("--quick", action="store_true", help="a smaller run, for smoke tests")
+    demo.add_argument(
+        "--overwrite", action="store_true", help="replace whatever run is in output_dir"
+    )
     demo.set_defaults(func=cmd_demo)
     return parser
 

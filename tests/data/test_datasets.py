@@ -15,7 +15,9 @@ def tok():
 
 
 def single_data():
-    return TextClassificationData(["the cat", "the dog", "cats sat", "the mat", "dog"], None, [0, 1, 0, 1, 1], ["0", "1"])
+    return TextClassificationData(
+        ["the cat", "the dog", "cats sat", "the mat", "dog"], None, [0, 1, 0, 1, 1], ["0", "1"]
+    )
 
 
 def test_classification_single_keeps_last_partial_batch(tok):
@@ -23,7 +25,10 @@ def test_classification_single_keeps_last_partial_batch(tok):
     assert [len(y) for _, y in batches] == [2, 2, 1]
     inputs, labels = batches[0]
     assert set(inputs) == {"token_ids", "segment_ids", "padding_mask"}
-    assert inputs["token_ids"].numpy().tolist() == [[2, 4, 5, 3, 0, 0, 0, 0], [2, 4, 10, 3, 0, 0, 0, 0]]
+    assert inputs["token_ids"].numpy().tolist() == [
+        [2, 4, 5, 3, 0, 0, 0, 0],
+        [2, 4, 10, 3, 0, 0, 0, 0],
+    ]
     assert labels.dtype.name == "int32" and labels.numpy().tolist() == [0, 1]
 
 
@@ -55,10 +60,18 @@ def tagged_data():
 def test_intent_slot_dataset(tok):
     data = tagged_data()
     tags = data.tag_names()  # O, B-animal, B-place
-    inputs, targets = next(iter(intent_slot_dataset(data, tok, ["describe", "locate"], tags, batch_size=4)))
-    assert inputs["token_ids"].numpy().tolist() == [[2, 4, 5, 7, 6, 3, 0, 0], [2, 10, 8, 9, 3, 0, 0, 0]]
+    inputs, targets = next(
+        iter(intent_slot_dataset(data, tok, ["describe", "locate"], tags, batch_size=4))
+    )
+    assert inputs["token_ids"].numpy().tolist() == [
+        [2, 4, 5, 7, 6, 3, 0, 0],
+        [2, 10, 8, 9, 3, 0, 0, 0],
+    ]
     assert targets["intent_logits"].numpy().tolist() == [0, 1]
-    assert targets["slot_logits"].numpy().tolist() == [[-1, 0, 1, -1, 0, -1, -1, -1], [-1, 1, 0, 2, -1, -1, -1, -1]]
+    assert targets["slot_logits"].numpy().tolist() == [
+        [-1, 0, 1, -1, 0, -1, -1, -1],
+        [-1, 1, 0, 2, -1, -1, -1, -1],
+    ]
 
 
 def test_tagging_dataset_yields_token_labels_only(tok):

@@ -20,7 +20,13 @@ def test_tags_aligned_and_valid_iob():
             assert re.fullmatch(r"O|[BI]-\w+", tag)
             if tag.startswith("I-"):
                 assert prev[2:] == tag[2:], (words, tags)
-    assert data.intent_names() == ["book_table", "get_weather", "play_music", "send_message", "set_alarm"]
+    assert data.intent_names() == [
+        "book_table",
+        "get_weather",
+        "play_music",
+        "send_message",
+        "set_alarm",
+    ]
     assert any(t.startswith("I-") for row in data.tags for t in row)  # multi-word slot values
 
 

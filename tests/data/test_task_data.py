@@ -19,7 +19,12 @@ def test_intent_slot_names_and_subset():
 
 
 def test_text_classification_subset_keeps_alignment():
-    data = TextClassificationData([f"t{i}" for i in range(20)], [f"u{i}" for i in range(20)], np.arange(20) % 3, ["a", "b", "c"])
+    data = TextClassificationData(
+        [f"t{i}" for i in range(20)],
+        [f"u{i}" for i in range(20)],
+        np.arange(20) % 3,
+        ["a", "b", "c"],
+    )
     sub = data.subset(5, seed=0)
     assert len(sub) == 5 and sub.labels.dtype == np.int64
     for a, b, y in zip(sub.texts_a, sub.texts_b, sub.labels):

@@ -47,7 +47,9 @@ def test_too_small_vocab_size_names_minimum():
 
 
 def test_empty_corpus_gives_required_tokens_only():
-    vocab = learn_wordpiece_vocabulary([], vocab_size=500, reserved_tokens=("[PAD]", "[UNK]", "[CLS]", "[SEP]"))
+    vocab = learn_wordpiece_vocabulary(
+        [], vocab_size=500, reserved_tokens=("[PAD]", "[UNK]", "[CLS]", "[SEP]")
+    )
     assert vocab[:4] == ["[PAD]", "[UNK]", "[CLS]", "[SEP]"] and len(vocab) == 4 + 2 * len(ASCII)
 
 

@@ -6,7 +6,23 @@ from tfcompress.data.wordpiece_tokenizer import WordPieceTokenizer, word_level_p
 from tfcompress.errors import DataError
 
 # ids:     0        1        2        3        4         5      6      7      8      9     10     11   12      13       14
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "sat", "##s", "on", "mat", ".", "play", "##ing", "dog"]
+VOCAB = [
+    "[PAD]",
+    "[UNK]",
+    "[CLS]",
+    "[SEP]",
+    "[MASK]",
+    "the",
+    "cat",
+    "sat",
+    "##s",
+    "on",
+    "mat",
+    ".",
+    "play",
+    "##ing",
+    "dog",
+]
 
 
 def ids(x):
@@ -29,7 +45,9 @@ def test_single_segment_hand_computed():
 
 
 def test_pair_hand_computed_with_unknown_word():
-    out = WordPieceTokenizer(VOCAB, sequence_length=10)(tf.constant(["the cat"]), tf.constant(["a dog"]))
+    out = WordPieceTokenizer(VOCAB, sequence_length=10)(
+        tf.constant(["the cat"]), tf.constant(["a dog"])
+    )
     assert ids(out["token_ids"]) == [[2, 5, 6, 3, 1, 14, 3, 0, 0, 0]]
     assert ids(out["segment_ids"]) == [[0, 0, 0, 0, 1, 1, 1, 0, 0, 0]]
     assert ids(out["padding_mask"]) == [[1] * 7 + [0] * 3]
@@ -60,7 +78,11 @@ def test_batched_inside_dataset_map_matches_eager():
     assert ds.element_spec["token_ids"].shape.as_list() == [None, 8]
     got = np.concatenate([b["token_ids"].numpy() for b in ds])
     np.testing.assert_array_equal(got, tok(texts)["token_ids"].numpy())
-    assert got.tolist() == [[2, 5, 6, 7, 3, 0, 0, 0], [2, 12, 13, 14, 3, 0, 0, 0], [2, 10, 3, 0, 0, 0, 0, 0]]
+    assert got.tolist() == [
+        [2, 5, 6, 7, 3, 0, 0, 0],
+        [2, 12, 13, 14, 3, 0, 0, 0],
+        [2, 10, 3, 0, 0, 0, 0, 0],
+    ]
     masks = np.concatenate([b["padding_mask"].numpy() for b in ds])
     assert masks.sum(axis=1).tolist() == [5, 5, 3]
 

@@ -60,3 +60,21 @@ def test_config_and_save_load(tmp_path):
     assert_config_roundtrip(layer)
     model = wrap(layer, (5, 8))
     assert_saved_model_identical(model, _x(), tmp_path)
+
+
+def test_swapped_layer_swaps_matmul_quantizers_too():
+    base = MultiHeadSelfAttention(8, 2, activation_quantizer=UniformQuantizer(8, 4.0))
+    base(_x())
+    shared = MultiHeadSelfAttention(8, 2, share_from=base, swap_query_key=True)
+    shared(_x())
+    assert shared.query_input_quantizer is base.key_input_quantizer
+    assert shared.value_input_quantizer is base.value_input_quantizer
+
+
+def test_scores_are_scaled_dot_products():
+    layer = MultiHeadSelfAttention(8, 2)
+    x = _x()
+    _, _, scores = layer(x)
+    q = (x @ layer.query_dense.kernel.numpy()).reshape(2, 5, 2, 4).transpose(0, 2, 1, 3)
+    k = (x @ layer.key_dense.kernel.numpy()).reshape(2, 5, 2, 4).transpose(0, 2, 1, 3)
+    np.testing.assert_allclose(scores, q @ k.transpose(0, 1, 3, 2) / 2.0, atol=1e-5)

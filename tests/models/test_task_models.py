@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 
 from tests.layers.helpers import assert_saved_model_identical
@@ -35,3 +36,19 @@ def test_masked_lm_decoder_is_tied_and_survives_save(tiny_config, tiny_inputs, t
     table.assign(table.numpy() * 2)
     assert not np.allclose(model(inputs).numpy(), logits.numpy())
     assert_saved_model_identical(model, inputs, tmp_path)
+
+
+def test_forward_with_features_matches_model(tiny_config, tiny_inputs):
+    from tfcompress.models import build_classifier
+    from tfcompress.models.task_models import forward_with_features
+
+    for model in (
+        build_classifier(Encoder(tiny_config), 2),
+        build_tagger(Encoder(tiny_config), 4),
+        build_intent_slot_model(Encoder(tiny_config), 3, 5),
+    ):
+        outputs, features = forward_with_features(model, tiny_inputs, training=False)
+        expected = model(tiny_inputs, training=False)
+        for a, b in zip(keras.tree.flatten(outputs), keras.tree.flatten(expected), strict=True):
+            np.testing.assert_allclose(a, b, atol=1e-6)
+        assert len(features["hidden_states"]) == 3

@@ -63,7 +63,14 @@ def test_killed_run_resumes_from_last_epoch(tmp_path):
         run_finetune(config, callbacks=[_StopAfterFirstEpoch()], verbose=0)
     assert (tmp_path / "run" / "backup").is_dir()
     assert not (tmp_path / "run" / "metrics.json").exists()
-    summary = run_finetune(config, verbose=0)
+    steps = []
+
+    class _RecordStartStep(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            steps.append(int(self.model.optimizer.iterations.numpy()))
+
+    summary = run_finetune(config, callbacks=[_RecordStartStep()], verbose=0)
+    assert steps == [6]  # 96 examples / batch 16: the optimizer state came back with the weights
     assert summary["train"]["epochs_this_session"] == 2
     epochs = [int(r["epoch"]) for r in csv.DictReader((tmp_path / "run" / "history.csv").open())]
     assert epochs == [0, 1, 2]

@@ -5,7 +5,11 @@ from tfcompress.data.glue import GLUE_TASKS, read_glue_tsv
 from tfcompress.data.glue_task import GlueTask
 from tfcompress.data.metrics import accuracy, classification_metrics, f1, matthews_corrcoef, slot_f1
 from tfcompress.data.snips import read_intent_slot_dir
-from tfcompress.data.synthetic import generate_intent_slot_data, write_intent_slot_dir
+from tfcompress.data.synthetic import (
+    generate_intent_slot_data,
+    synthetic_label_names,
+    write_intent_slot_dir,
+)
 from tfcompress.data.task_data import IntentSlotData, TextClassificationData
 from tfcompress.data.vocabulary import learn_wordpiece_vocabulary, read_vocabulary, write_vocabulary
 from tfcompress.data.wordpiece_tokenizer import WordPieceTokenizer, word_level_predictions
@@ -28,6 +32,7 @@ __all__ = [
     "read_intent_slot_dir",
     "read_vocabulary",
     "slot_f1",
+    "synthetic_label_names",
     "tagging_dataset",
     "word_level_predictions",
     "write_intent_slot_dir",

@@ -22,9 +22,13 @@ def classification_dataset(
         columns.append(tf.constant(data.texts_b, tf.string))
     labels = tf.constant(data.labels, tf.int32)
     dataset = tf.data.Dataset.from_tensor_slices((tuple(columns), labels))
-    dataset = _maybe_shuffle(dataset, len(data), shuffle, seed).batch(batch_size, drop_remainder=False)
+    dataset = _maybe_shuffle(dataset, len(data), shuffle, seed).batch(
+        batch_size, drop_remainder=False
+    )
     # Tokenizing whole batches is far cheaper than per example.
-    dataset = dataset.map(lambda texts, y: (tokenizer(*texts), y), num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.map(
+        lambda texts, y: (tokenizer(*texts), y), num_parallel_calls=tf.data.AUTOTUNE
+    )
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
@@ -65,14 +69,18 @@ def tagging_dataset(
     return _batch_and_encode(dataset, batch_size, tokenizer.encode_tagged)
 
 
-def _tagged_examples(data: IntentSlotData, tag_names, shuffle: bool, seed: int, extra=None) -> tf.data.Dataset:
+def _tagged_examples(
+    data: IntentSlotData, tag_names, shuffle: bool, seed: int, extra=None
+) -> tf.data.Dataset:
     if len(data) == 0:
         raise DataError("no intent/slot examples to build a dataset from; check the data directory")
     tag_index = _index(tag_names, (t for row in data.tags for t in row), "slot tag")
     lengths = [len(row) for row in data.words]
     flat_tags = [tag_index[t] for row in data.tags for t in row]
     columns = (
-        tf.RaggedTensor.from_row_lengths(tf.constant([w for row in data.words for w in row], tf.string), lengths),
+        tf.RaggedTensor.from_row_lengths(
+            tf.constant([w for row in data.words for w in row], tf.string), lengths
+        ),
         tf.RaggedTensor.from_row_lengths(tf.constant(flat_tags, tf.int32), lengths),
     )
     if extra is not None:
@@ -87,7 +95,9 @@ def _batch_and_encode(dataset: tf.data.Dataset, batch_size: int, encode) -> tf.d
     return dataset.map(encode, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def _maybe_shuffle(dataset: tf.data.Dataset, size: int, shuffle: bool, seed: int) -> tf.data.Dataset:
+def _maybe_shuffle(
+    dataset: tf.data.Dataset, size: int, shuffle: bool, seed: int
+) -> tf.data.Dataset:
     if not shuffle:
         return dataset
     # A full-size buffer gives a uniform shuffle; the data is already in memory anyway.

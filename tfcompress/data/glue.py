@@ -14,7 +14,9 @@ _ENTAILMENT = ("entailment", "not_entailment")
 _MNLI = ("contradiction", "entailment", "neutral")
 
 
-def _task(name, label_names, metric_names, text_a, text_b, label, num_columns, has_header=True) -> GlueTask:
+def _task(
+    name, label_names, metric_names, text_a, text_b, label, num_columns, has_header=True
+) -> GlueTask:
     return GlueTask(
         name=name,
         is_pair=text_b is not None,
@@ -34,7 +36,16 @@ GLUE_TASKS: dict[str, GlueTask] = {
         # The GLUE distribution of SST-2 is "sentence<TAB>label" with a header.
         _task("sst2", ("0", "1"), ("accuracy",), text_a=0, text_b=None, label=1, num_columns=2),
         # CoLA: source, label, original label, sentence; no header.
-        _task("cola", ("0", "1"), ("mcc",), text_a=3, text_b=None, label=1, num_columns=4, has_header=False),
+        _task(
+            "cola",
+            ("0", "1"),
+            ("mcc",),
+            text_a=3,
+            text_b=None,
+            label=1,
+            num_columns=4,
+            has_header=False,
+        ),
         # MRPC: Quality, #1 ID, #2 ID, #1 String, #2 String.
         _task("mrpc", ("0", "1"), ("accuracy", "f1"), text_a=3, text_b=4, label=0, num_columns=5),
         _task("rte", _ENTAILMENT, ("accuracy",), text_a=1, text_b=2, label=3, num_columns=4),
@@ -78,7 +89,9 @@ def read_glue_tsv(
         texts_b.append(b)
         labels.append(label)
     if not texts_a:
-        raise DataError(f"{path}: no {task} examples found (skipped {skipped} malformed rows); is this the right file?")
+        raise DataError(
+            f"{path}: no {task} examples found (skipped {skipped} malformed rows); is this the right file?"
+        )
     return TextClassificationData(
         texts_a=texts_a,
         texts_b=texts_b if layout.is_pair else None,
@@ -101,9 +114,13 @@ def _read_lines(path: Path) -> list[str]:
         with open(path, encoding="utf-8-sig", newline="") as f:
             return [line.rstrip("\r\n") for line in f]
     except FileNotFoundError:
-        raise DataError(f"{path}: file not found; check the data directory in your config") from None
+        raise DataError(
+            f"{path}: file not found; check the data directory in your config"
+        ) from None
     except (OSError, UnicodeDecodeError) as e:
-        raise DataError(f"{path}: cannot read TSV ({e}); it must be a UTF-8 tab-separated file") from None
+        raise DataError(
+            f"{path}: cannot read TSV ({e}); it must be a UTF-8 tab-separated file"
+        ) from None
 
 
 def _expected_columns(path: Path, layout: GlueTask, lines: list[str]) -> int:

@@ -13,7 +13,11 @@ def accuracy(y_true, y_pred) -> float:
 
 def f1(y_true, y_pred) -> float:
     """Binary F1 with class 1 positive (the GLUE MRPC/QQP convention); 0.0 if undefined."""
-    return float(_sk.f1_score(np.asarray(y_true), np.asarray(y_pred), pos_label=1, average="binary", zero_division=0))
+    return float(
+        _sk.f1_score(
+            np.asarray(y_true), np.asarray(y_pred), pos_label=1, average="binary", zero_division=0
+        )
+    )
 
 
 def matthews_corrcoef(y_true, y_pred) -> float:
@@ -32,5 +36,7 @@ def classification_metrics(task_metric_names: Sequence[str], y_true, y_pred) -> 
     """{name: value} for names among "accuracy", "f1", "mcc" (see GLUE_TASKS[...].metric_names)."""
     unknown = [n for n in task_metric_names if n not in _CLASSIFICATION_METRICS]
     if unknown:
-        raise ValueError(f"unknown metric(s) {unknown}; supported: {sorted(_CLASSIFICATION_METRICS)}")
+        raise ValueError(
+            f"unknown metric(s) {unknown}; supported: {sorted(_CLASSIFICATION_METRICS)}"
+        )
     return {name: _CLASSIFICATION_METRICS[name](y_true, y_pred) for name in task_metric_names}

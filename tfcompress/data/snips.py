@@ -20,7 +20,9 @@ def read_intent_slot_dir(path: str | os.PathLike, skip_malformed: bool = False) 
     """
     path = Path(path)
     if not path.is_dir():
-        raise DataError(f"{path}: intent/slot data directory not found; it must contain {', '.join(FILES)}")
+        raise DataError(
+            f"{path}: intent/slot data directory not found; it must contain {', '.join(FILES)}"
+        )
     seq_in, seq_out, labels = (_read_lines(path / name) for name in FILES)
     _check_line_counts(path, seq_in, seq_out, labels)
     data = IntentSlotData(words=[], tags=[], intents=[])
@@ -42,7 +44,9 @@ def _read_lines(path: Path) -> list[str]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise DataError(f"{path}: file not found; an intent/slot directory needs {', '.join(FILES)}") from None
+        raise DataError(
+            f"{path}: file not found; an intent/slot directory needs {', '.join(FILES)}"
+        ) from None
     except (OSError, UnicodeDecodeError) as e:
         raise DataError(f"{path}: cannot read ({e}); it must be a UTF-8 text file") from None
     # Split on "\n" only: splitlines also breaks on characters like U+2028 that may occur
@@ -51,7 +55,9 @@ def _read_lines(path: Path) -> list[str]:
     return lines[:-1] if lines and lines[-1] == "" else lines
 
 
-def _check_line_counts(path: Path, seq_in: list[str], seq_out: list[str], labels: list[str]) -> None:
+def _check_line_counts(
+    path: Path, seq_in: list[str], seq_out: list[str], labels: list[str]
+) -> None:
     counts = dict(zip(FILES, (len(seq_in), len(seq_out), len(labels))))
     if len(set(counts.values())) > 1:
         detail = ", ".join(f"{path / name}: {n}" for name, n in counts.items())
@@ -62,7 +68,9 @@ def _parse_example(path: Path, lineno: int, text: str, tag_line: str, intent: st
     words, tags, intent = text.split(), tag_line.split(), intent.strip()
     where = f"{path / 'seq.out'}:{lineno}"
     if not words:
-        raise DataError(f"{path / 'seq.in'}:{lineno}: empty utterance; remove the line from all three files")
+        raise DataError(
+            f"{path / 'seq.in'}:{lineno}: empty utterance; remove the line from all three files"
+        )
     if len(words) != len(tags):
         raise DataError(
             f"{where}: {len(tags)} tags for {len(words)} words in {path / 'seq.in'}:{lineno}; "
@@ -70,7 +78,11 @@ def _parse_example(path: Path, lineno: int, text: str, tag_line: str, intent: st
         )
     bad = [t for t in tags if not _IOB_TAG.fullmatch(t)]
     if bad:
-        raise DataError(f"{where}: tag {bad[0]!r} is not IOB; tags must be 'O', 'B-<slot>' or 'I-<slot>'")
+        raise DataError(
+            f"{where}: tag {bad[0]!r} is not IOB; tags must be 'O', 'B-<slot>' or 'I-<slot>'"
+        )
     if not intent:
-        raise DataError(f"{path / 'label'}:{lineno}: empty intent label; every line needs an intent name")
+        raise DataError(
+            f"{path / 'label'}:{lineno}: empty intent label; every line needs an intent name"
+        )
     return words, tags, intent

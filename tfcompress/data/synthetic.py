@@ -14,7 +14,15 @@ from tfcompress.atomic_write import write_text_atomic
 from tfcompress.data.task_data import IntentSlotData
 
 _PEOPLE = ["anna", "marco", "lisa ray", "sam", "john lee", "nina simone", "the kid laroi", "maria"]
-_DAYS = ["today", "tomorrow", "friday", "next monday", "this weekend", "on saturday", "the day after tomorrow"]
+_DAYS = [
+    "today",
+    "tomorrow",
+    "friday",
+    "next monday",
+    "this weekend",
+    "on saturday",
+    "the day after tomorrow",
+]
 _TIMES = ["7 am", "six thirty", "noon", "9 pm", "half past eight", "midnight", "8 in the morning"]
 _CITIES = ["paris", "new york", "san diego", "berlin", "cape town", "rio de janeiro", "oslo"]
 
@@ -30,7 +38,13 @@ SLOT_VALUES: dict[str, list[str]] = {
     "restaurant": ["thai", "sushi", "italian", "vegan", "steak house", "pizza place"],
     "party_size": ["two", "four", "six people", "a party of eight", "three of us"],
     "contact": _PEOPLE + ["mom", "my brother", "the team"],
-    "message": ["i am running late", "see you at noon", "call me back", "happy birthday", "the meeting moved to friday"],
+    "message": [
+        "i am running late",
+        "see you at noon",
+        "call me back",
+        "happy birthday",
+        "the meeting moved to friday",
+    ],
 }
 
 # "{x}" is a slot; "{pre}" and "{post}" are shared fillers, so filler words carry no intent signal.
@@ -74,6 +88,13 @@ TEMPLATES: dict[str, list[str]] = {
 
 _PRE = ["", "", "please", "hey", "can you", "could you please", "i want you to"]
 _POST = ["", "", "please", "thanks", "now", "for me"]
+
+
+def synthetic_label_names() -> dict[str, list[str]]:
+    """Every intent and IOB tag the generator can emit (a small sample may miss some)."""
+    slots = sorted(SLOT_VALUES)
+    tags = ["O"] + [f"{prefix}-{slot}" for slot in slots for prefix in ("B", "I")]
+    return {"intents": sorted(TEMPLATES), "tags": tags}
 
 
 def generate_intent_slot_data(num_examples: int, seed: int = 0) -> IntentSlotData:

@@ -20,7 +20,9 @@ class TextClassificationData:
 
     def __post_init__(self):
         self.labels = np.asarray(self.labels, dtype=np.int64)
-        if len(self.labels) != len(self.texts_a) or (self.texts_b is not None and len(self.texts_b) != len(self.texts_a)):
+        if len(self.labels) != len(self.texts_a) or (
+            self.texts_b is not None and len(self.texts_b) != len(self.texts_a)
+        ):
             raise ValueError("texts_a, texts_b and labels must have the same length")
 
     def __len__(self) -> int:

@@ -69,7 +69,9 @@ def write_vocabulary(path: str | os.PathLike, tokens: Sequence[str]) -> None:
     """Write one token per line, atomically."""
     bad = [t for t in tokens if not t or any(c in t for c in "\r\n")]
     if bad:
-        raise ValueError(f"cannot write vocabulary {path}: tokens must be non-empty single lines, got {bad[:5]!r}")
+        raise ValueError(
+            f"cannot write vocabulary {path}: tokens must be non-empty single lines, got {bad[:5]!r}"
+        )
     write_text_atomic(path, "".join(t + "\n" for t in tokens))
 
 
@@ -79,9 +81,13 @@ def read_vocabulary(path: str | os.PathLike) -> list[str]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise DataError(f"{path}: vocabulary file not found; check the path or learn one first") from None
+        raise DataError(
+            f"{path}: vocabulary file not found; check the path or learn one first"
+        ) from None
     except (OSError, UnicodeDecodeError) as e:
-        raise DataError(f"{path}: cannot read vocabulary ({e}); it must be a UTF-8 text file, one token per line") from None
+        raise DataError(
+            f"{path}: cannot read vocabulary ({e}); it must be a UTF-8 text file, one token per line"
+        ) from None
     # Split on "\n" only: str.splitlines would also split on exotic separators such as
     # U+2028, which can legitimately be vocabulary tokens.
     tokens = [line.removesuffix("\r") for line in text.split("\n")]

@@ -28,7 +28,9 @@ class WordPieceTokenizer:
         self._init(list(vocab), sequence_length, lower_case, source="the vocabulary list")
 
     @classmethod
-    def from_vocab_file(cls, path: str | os.PathLike, sequence_length: int = 128, lower_case: bool = True):
+    def from_vocab_file(
+        cls, path: str | os.PathLike, sequence_length: int = 128, lower_case: bool = True
+    ):
         """Build from a one-token-per-line vocab.txt; DataError names the file if it is unusable."""
         tokenizer = cls.__new__(cls)
         tokenizer._init(read_vocabulary(path), sequence_length, lower_case, source=str(path))
@@ -37,17 +39,25 @@ class WordPieceTokenizer:
     def _init(self, vocab: list[str], sequence_length: int, lower_case: bool, source: str) -> None:
         _check_vocab(vocab, source)
         if sequence_length < 3:
-            raise ValueError(f"sequence_length must be >= 3 to hold [CLS] a [SEP], got {sequence_length}")
+            raise ValueError(
+                f"sequence_length must be >= 3 to hold [CLS] a [SEP], got {sequence_length}"
+            )
         self._vocab = vocab
         self._index = {token: i for i, token in enumerate(vocab)}
         self.sequence_length = sequence_length
         self.lower_case = lower_case
-        self._tokenizer = tft.FastBertTokenizer(
-            vocab=vocab,
-            token_out_type=tf.int32,
-            unknown_token="[UNK]",
-            lower_case_nfd_strip_accents=lower_case,
-        )
+        try:
+            self._tokenizer = tft.FastBertTokenizer(
+                vocab=vocab,
+                token_out_type=tf.int32,
+                unknown_token="[UNK]",
+                lower_case_nfd_strip_accents=lower_case,
+            )
+        except (RuntimeError, ValueError, tf.errors.OpError) as e:
+            raise DataError(
+                f"{source}: tensorflow-text cannot build a WordPiece tokenizer from "
+                f"this vocabulary ({e})"
+            ) from None
 
     @property
     def vocab(self) -> list[str]:
@@ -129,8 +139,12 @@ class WordPieceTokenizer:
         unk = tf.fill([tf.reduce_sum(empty)], tf.constant(self.unk_id, tf.int32))
         return tf.concat([pieces, tf.RaggedTensor.from_row_lengths(unk, empty)], axis=1)
 
-    def _pack(self, token_ids: tf.RaggedTensor, segment_ids: tf.RaggedTensor) -> dict[str, tf.Tensor]:
-        token_ids, padding_mask = tft.pad_model_inputs(token_ids, self.sequence_length, pad_value=self.pad_id)
+    def _pack(
+        self, token_ids: tf.RaggedTensor, segment_ids: tf.RaggedTensor
+    ) -> dict[str, tf.Tensor]:
+        token_ids, padding_mask = tft.pad_model_inputs(
+            token_ids, self.sequence_length, pad_value=self.pad_id
+        )
         segment_ids, _ = tft.pad_model_inputs(segment_ids, self.sequence_length, pad_value=0)
         return {
             "token_ids": self._fix_shape(token_ids),
@@ -146,7 +160,9 @@ class WordPieceTokenizer:
 def _first_piece_labels(pieces: tf.RaggedTensor, word_tags: tf.Tensor) -> tf.Tensor:
     """Flat per-piece labels: the word's tag on its first piece, -1 on the rest."""
     word_of_piece = pieces.value_rowids()
-    position = tf.range(tf.size(pieces.flat_values, out_type=tf.int64)) - tf.gather(pieces.row_starts(), word_of_piece)
+    position = tf.range(tf.size(pieces.flat_values, out_type=tf.int64)) - tf.gather(
+        pieces.row_starts(), word_of_piece
+    )
     return tf.where(tf.equal(position, 0), tf.gather(word_tags, word_of_piece), IGNORE_LABEL)
 
 
@@ -158,7 +174,10 @@ def word_level_predictions(pred_ids: np.ndarray, labels: np.ndarray) -> list[lis
     be shorter than its sentence; callers pad those words with "O" before scoring.
     """
     pred_ids, labels = np.asarray(pred_ids), np.asarray(labels)
-    return [row_pred[row_labels != IGNORE_LABEL].tolist() for row_pred, row_labels in zip(pred_ids, labels)]
+    return [
+        row_pred[row_labels != IGNORE_LABEL].tolist()
+        for row_pred, row_labels in zip(pred_ids, labels)
+    ]
 
 
 def _check_vocab(vocab: list[str], source: str) -> None:
@@ -169,4 +188,12 @@ def _check_vocab(vocab: list[str], source: str) -> None:
         raise DataError(
             f"{source}: vocabulary lacks the special token(s) {', '.join(missing)}; "
             f"add them (one per line, conventionally at the top) or relearn the vocabulary"
+        )
+    duplicates = (
+        sorted({t for t in vocab if vocab.count(t) > 1}) if len(set(vocab)) < len(vocab) else []
+    )
+    if duplicates:
+        raise DataError(
+            f"{source}: vocabulary lists {', '.join(map(repr, duplicates[:5]))} more than once; "
+            "every token must be unique (one per line)"
         )

@@ -91,8 +91,14 @@ class MultiHeadSelfAttention(keras.layers.Layer):
             self.query_dense, self.key_dense = base.query_dense, base.key_dense
         self.value_dense = base.value_dense
         self.output_dense = base.output_dense
-        self.query_input_quantizer = base.query_input_quantizer
-        self.key_input_quantizer = base.key_input_quantizer
+        # The matmul-input quantizers travel with their projections: after a swap
+        # the query path carries the base's key activations and their scales.
+        if self.swap_query_key:
+            self.query_input_quantizer = base.key_input_quantizer
+            self.key_input_quantizer = base.query_input_quantizer
+        else:
+            self.query_input_quantizer = base.query_input_quantizer
+            self.key_input_quantizer = base.key_input_quantizer
         self.probs_input_quantizer = base.probs_input_quantizer
         self.value_input_quantizer = base.value_input_quantizer
         self.matmul_quantizer_weights = None
@@ -101,7 +107,9 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         if self.share_from is not None:
             if not self.share_from.built:
                 self.share_from.build(input_shape)
-            self.matmul_quantizer_weights = self.share_from.matmul_quantizer_weights
+            base = self.share_from.matmul_quantizer_weights
+            swapped = {"query": base["key"], "key": base["query"]} if self.swap_query_key else {}
+            self.matmul_quantizer_weights = {**base, **swapped}
             return
         for dense in (self.query_dense, self.key_dense, self.value_dense, self.output_dense):
             dense.build(input_shape)

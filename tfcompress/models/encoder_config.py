@@ -96,6 +96,10 @@ class EncoderConfig:
             raise ConfigError(
                 f"embedding_dim: must be in (0, hidden_size={self.hidden_size}], got {self.embedding_dim}"
             )
+        for key in ("dropout", "attention_dropout", "layer_norm_epsilon", "initializer_range"):
+            value = getattr(self, key)
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise ConfigError(f"{key}: must be a number, got {value!r}")
         for key in ("dropout", "attention_dropout"):
             if not 0.0 <= getattr(self, key) < 1.0:
                 raise ConfigError(f"{key}: must be in [0, 1), got {getattr(self, key)!r}")

@@ -43,6 +43,11 @@ def read_hf_config(directory, max_length=None):
             f"{path}: model_type {model_type!r} is not supported; tfcompress imports "
             f"{', '.join(SUPPORTED_MODEL_TYPES)} checkpoints (post-LayerNorm BERT layout)"
         )
+    if max_length and max_length > hf.get("max_position_embeddings", max_length):
+        raise CheckpointError(
+            f"{path}: the checkpoint has {hf['max_position_embeddings']} positions; "
+            f"model.sequence_length {max_length} is longer"
+        )
     if hf.get("position_embedding_type", "absolute") != "absolute":
         raise CheckpointError(f"{path}: only absolute position embeddings are supported")
     try:
@@ -64,6 +69,17 @@ def read_hf_config(directory, max_length=None):
         raise CheckpointError(f"{path}: missing key {e.args[0]!r}") from None
     except ConfigError as e:
         raise CheckpointError(f"{path}: unsupported setting: {e}") from None
+
+
+def checkpoint_lower_case(directory, default=True):
+    """`do_lower_case` from tokenizer_config.json when present: a cased model must stay cased."""
+    path = Path(directory) / "tokenizer_config.json"
+    if not path.is_file():
+        return default
+    try:
+        return bool(json.loads(path.read_text(encoding="utf-8")).get("do_lower_case", default))
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"{path}: not valid JSON ({e})") from None
 
 
 def load_hf_encoder(directory, max_length=None, name="encoder", **quantizers):

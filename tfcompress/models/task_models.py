@@ -51,3 +51,25 @@ def get_encoder(model):
         if isinstance(layer, Encoder):
             return layer
     raise ValueError(f"model {model.name!r} contains no tfcompress Encoder")
+
+
+def forward_with_features(model, inputs, training=None):
+    """`(model(inputs), encoder outputs)` in one pass, for losses on intermediate features.
+
+    Works for models made by the builders above: it runs their encoder and head
+    layers directly, so outputs equal `model(inputs)` and no extra graph is built.
+    """
+    encoder_outputs = get_encoder(model)(inputs, training=training)
+    layer_names = {layer.name for layer in model.layers}
+    if "classification_head" in layer_names:
+        head = model.get_layer("classification_head")
+        return head(encoder_outputs["pooled_output"], training=training), encoder_outputs
+    if "tagging_head" in layer_names:
+        head = model.get_layer("tagging_head")
+        return head(encoder_outputs["sequence_output"], training=training), encoder_outputs
+    if "intent_slot_head" in layer_names:
+        intent, slots = model.get_layer("intent_slot_head")(
+            encoder_outputs["pooled_output"], encoder_outputs["sequence_output"], training=training
+        )
+        return {"intent_logits": intent, "slot_logits": slots}, encoder_outputs
+    raise ValueError(f"model {model.name!r} was not built by tfcompress.models' task builders")

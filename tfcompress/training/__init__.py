@@ -1,11 +1,12 @@
 """Training engines: fine-tuning now; distillers build on the same run directory."""
 
-from tfcompress.training.finetune import TrainingError, run_finetune
+from tfcompress.training.finetune import run_finetune
 from tfcompress.training.finetune_config import (
     FinetuneConfig,
     finetune_config_from_dict,
     load_finetune_config,
 )
+from tfcompress.training.nan_guard import TrainingError
 from tfcompress.training.run_directory import RunDirectory
 
 __all__ = [

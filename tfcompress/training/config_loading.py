@@ -25,24 +25,39 @@ def read_yaml(path):
     return values
 
 
-def _check_type(value, annotation, where):
-    """Checks `value` against a simple annotation (int/float/str/bool/dict/list, optional)."""
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        options = typing.get_args(annotation)
-        if value is None and type(None) in options:
-            return value
-        annotation = next(a for a in options if a is not type(None))
-        origin = typing.get_origin(annotation)
-    if origin is not None:
-        annotation = origin
-    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if annotation is typing.Any or isinstance(value, annotation):
-        if annotation is int and isinstance(value, bool):
-            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+def _coerce(value, annotation):
+    """`value` as `annotation` (a plain type), or raises TypeError."""
+    annotation = typing.get_origin(annotation) or annotation
+    if annotation is typing.Any:
         return value
-    raise ConfigError(f"{where}: expected {annotation.__name__}, got {value!r}")
+    if annotation is float and not isinstance(value, bool):
+        if isinstance(value, int):
+            return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads 1e-3 as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
+    if isinstance(value, annotation) and not (annotation is int and isinstance(value, bool)):
+        return value
+    raise TypeError
+
+
+def _check_type(value, annotation, where):
+    """Checks `value` against an annotation: a plain type or a union of them (e.g. `int | None`)."""
+    union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
+    options = typing.get_args(annotation) if union else (annotation,)
+    if value is None and type(None) in options:
+        return value
+    for option in options:
+        if option is type(None):
+            continue
+        try:
+            return _coerce(value, option)
+        except TypeError:
+            continue
+    names = " or ".join(getattr(o, "__name__", str(o)) for o in options if o is not type(None))
+    raise ConfigError(f"{where}: expected {names}, got {value!r}")
 
 
 def dataclass_from_dict(cls, values, where):

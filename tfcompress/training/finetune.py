@@ -1,6 +1,7 @@
 """Fine-tune an encoder on a task: the engine behind `tfcompress finetune` and `demo`."""
 
 import dataclasses
+import json
 import math
 import sys
 import time
@@ -18,11 +19,13 @@ from tfcompress.data import (
     learn_wordpiece_vocabulary,
     read_glue_tsv,
     read_intent_slot_dir,
+    read_vocabulary,
     slot_f1,
+    synthetic_label_names,
     tagging_dataset,
     word_level_predictions,
 )
-from tfcompress.errors import CheckpointError, TfcompressError
+from tfcompress.errors import CheckpointError
 from tfcompress.models import (
     Encoder,
     EncoderConfig,
@@ -31,14 +34,10 @@ from tfcompress.models import (
     build_tagger,
     load_hf_encoder,
 )
-from tfcompress.models.hf_checkpoint import read_hf_config
+from tfcompress.models.hf_checkpoint import checkpoint_lower_case, read_hf_config
 from tfcompress.training.atomic_model_checkpoint import AtomicModelCheckpoint
 from tfcompress.training.nan_guard import NaNGuard
 from tfcompress.training.run_directory import RunDirectory
-
-
-class TrainingError(TfcompressError):
-    """Training diverged (NaN/inf loss)."""
 
 
 @dataclasses.dataclass
@@ -82,15 +81,19 @@ def _tokenizer(model_config, train):
         "lower_case": model_config.lower_case,
     }
     if model_config.checkpoint:
-        expected = read_hf_config(model_config.checkpoint).vocab_size
+        checkpoint = read_hf_config(model_config.checkpoint, model_config.sequence_length)
+        expected = checkpoint.vocab_size
+        options["lower_case"] = checkpoint_lower_case(
+            model_config.checkpoint, model_config.lower_case
+        )
         path = f"{model_config.checkpoint}/vocab.txt"
-        tokenizer = WordPieceTokenizer.from_vocab_file(path, **options)
-        if tokenizer.vocab_size != expected:
+        size = len(read_vocabulary(path))
+        if size != expected:
             raise CheckpointError(
-                f"{path} has {tokenizer.vocab_size} tokens but config.json says vocab_size "
-                f"{expected}; use the vocab.txt that came with the checkpoint"
+                f"{path} has {size} tokens but config.json says vocab_size {expected}; "
+                "use the vocab.txt that came with the checkpoint"
             )
-        return tokenizer
+        return WordPieceTokenizer.from_vocab_file(path, **options)
     if model_config.vocab:
         return WordPieceTokenizer.from_vocab_file(model_config.vocab, **options)
     vocab = learn_wordpiece_vocabulary(
@@ -102,6 +105,8 @@ def _tokenizer(model_config, train):
 def _label_names(config, train):
     if config.task == "classification":
         return {"labels": list(GLUE_TASKS[config.data.glue_task].label_names)}
+    if config.data.format == "synthetic":
+        return synthetic_label_names()
     return {"intents": train.intent_names(), "tags": train.tag_names()}
 
 
@@ -226,7 +231,7 @@ def run_finetune(config, overwrite=False, callbacks=(), verbose=None):
     damages an earlier run's outputs. Re-running a killed run resumes it.
     """
     run = RunDirectory(config.output_dir)
-    config_dict = config.to_dict()
+    config_dict = json.loads(json.dumps(config.to_dict()))  # tuples → lists, as YAML stores them
     resuming = run.check_can_start(config_dict, overwrite)
     keras.utils.set_random_seed(config.seed)
     setup = prepare_task(config)
@@ -245,7 +250,6 @@ def run_finetune(config, overwrite=False, callbacks=(), verbose=None):
     run.start(config_dict, overwrite=overwrite, resuming=resuming)
     run.write_text("vocab.txt", "\n".join(setup.tokenizer.vocab) + "\n")
     run.write_json("labels.json", setup.labels)
-    guard = NaNGuard()
     started = time.perf_counter()
     history = model.fit(
         train_ds,
@@ -257,13 +261,11 @@ def run_finetune(config, overwrite=False, callbacks=(), verbose=None):
             keras.callbacks.BackupAndRestore(str(run.backup_dir), delete_checkpoint=False),
             keras.callbacks.CSVLogger(str(run.history_path), append=True),
             AtomicModelCheckpoint(run.checkpoint_path),
-            guard,
+            NaNGuard(),
             *callbacks,
         ],
     )
     train_seconds = time.perf_counter() - started
-    if guard.failure:
-        raise TrainingError(f"{guard.failure} (run dir {run.path} kept for inspection)")
     metrics = evaluate(model, config, setup, eval_ds)
     run.save_model(model)
     epochs_run = len(history.history.get("loss", []))

@@ -5,11 +5,13 @@ from pathlib import Path
 from typing import Any
 
 from tfcompress.data.glue import GLUE_TASKS
+from tfcompress.data.vocabulary import DEFAULT_RESERVED_TOKENS, ascii_tokens
 from tfcompress.errors import ConfigError
 from tfcompress.models.task_models import TASK_TYPES
 from tfcompress.training.config_loading import dataclass_from_dict, read_yaml
 
 DATA_FORMATS = ("glue", "intent_slot", "synthetic")
+MIN_LEARNED_VOCAB = len(DEFAULT_RESERVED_TOKENS) + len(ascii_tokens())
 
 
 @dataclasses.dataclass
@@ -76,6 +78,11 @@ class ModelConfig:
                 raise ConfigError(
                     "vocab: from scratch, give exactly one of vocab (a vocab.txt path) "
                     "or learn_vocab_size"
+                )
+            if self.learn_vocab_size is not None and self.learn_vocab_size < MIN_LEARNED_VOCAB:
+                raise ConfigError(
+                    f"learn_vocab_size: must be >= {MIN_LEARNED_VOCAB} (special tokens plus every "
+                    f"printable ASCII character), got {self.learn_vocab_size}"
                 )
             for key in ("vocab_size", "max_length"):
                 if key in self.encoder:

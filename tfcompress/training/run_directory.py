@@ -42,7 +42,16 @@ class RunDirectory:
 
         Returns True when this start resumes an interrupted run.
         """
-        if overwrite or not self.path.exists():
+        if not self.path.exists():
+            return False
+        if not self.path.is_dir():
+            raise ConfigError(f"output_dir: {self.path} is a file; choose a directory")
+        if any(self.path.iterdir()) and not self.config_path.is_file():
+            raise ConfigError(
+                f"output_dir: {self.path} is not empty and is not a tfcompress run directory; "
+                "choose a new or empty directory (nothing was deleted)"
+            )
+        if overwrite:
             return False
         if self.is_finished:
             raise ConfigError(

@@ -1,0 +1,191 @@
+"""A frozen teacher, a trainable student, and every KD loss in one custom `train_step`."""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from tfcompress.distill import losses
+from tfcompress.distill.distillation_config import DistillationConfig
+from tfcompress.distill.layer_maps import resolve_layer_map
+from tfcompress.errors import ConfigError
+from tfcompress.models.encoder import INPUT_NAMES
+from tfcompress.models.task_models import forward_with_features, get_encoder
+
+TEACHER_KEY = "teacher"
+
+
+def teacher_targets(teacher, inputs, with_intermediate=False):
+    """What the losses need from the teacher: logits and every layer's [CLS] state,
+    plus full hidden states and attention maps when `with_intermediate`."""
+    logits, features = forward_with_features(teacher, inputs, training=False)
+    targets = {
+        "logits": logits,
+        "cls_hidden": ops.stack([h[:, 0, :] for h in features["hidden_states"]], axis=1),
+    }
+    if with_intermediate:
+        targets["hidden_states"] = features["hidden_states"]
+        targets["attention_probs"] = features["attention_probs"]
+    return targets
+
+
+class Distiller(keras.Model):
+    """`compile(optimizer)` + `fit(dataset)` distils `teacher` into `student`.
+
+    Both are task models from `tfcompress.models` (classifier, tagger or joint
+    intent + slot). Batches are `(inputs, labels)`; `inputs` may carry cached
+    teacher targets under the "teacher" key (see `TeacherCache`), in which case
+    the teacher does not run. Each weighted loss term is its own metric
+    (gt_loss, kd_loss, hidden_loss, attention_loss, embedding_loss) next to the
+    total `loss`. Calling the distiller runs the student.
+    """
+
+    def __init__(self, student, teacher, config=None, **kwargs):
+        super().__init__(**kwargs)
+        self.student = student
+        self.teacher = teacher
+        self.teacher.trainable = False
+        self.config = config or DistillationConfig()
+        student_encoder, teacher_encoder = get_encoder(student), get_encoder(teacher)
+        self.layer_pairs = self._layer_pairs(student_encoder.config, teacher_encoder.config)
+        self.hidden_projection = None
+        s_width, t_width = student_encoder.config.hidden_size, teacher_encoder.config.hidden_size
+        if (self.config.hidden or self.config.embedding) and s_width != t_width:
+            # PKD / TinyBERT: a learned map lets a narrower student imitate wider states.
+            self.hidden_projection = keras.layers.Dense(t_width, name="hidden_projection")
+            self.hidden_projection.build((None, s_width))
+        self.loss_names = ["loss"] + [
+            f"{name}_loss"
+            for name, key in (
+                ("gt", "ground_truth"),
+                ("kd", "soft_targets"),
+                ("hidden", "hidden"),
+                ("attention", "attention"),
+                ("embedding", "embedding"),
+            )
+            if getattr(self.config, key)
+        ]
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in self.loss_names}
+        self.accuracy = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+
+    def _layer_pairs(self, student_config, teacher_config):
+        c = self.config
+        if not (c.hidden or c.attention):
+            return []
+        pairs = resolve_layer_map(
+            c.layer_map, student_config.num_executed_layers, teacher_config.num_executed_layers
+        )
+        if c.attention and student_config.num_heads != teacher_config.num_heads:
+            raise ConfigError(
+                f"distillation.attention: the student has {student_config.num_heads} heads, "
+                f"the teacher {teacher_config.num_heads}; attention maps cannot be compared"
+            )
+        if c.attention and any(s == 0 or t == 0 for s, t in pairs):
+            raise ConfigError("distillation.layer_map: layer 0 (embeddings) has no attention map")
+        return pairs
+
+    @property
+    def metrics(self):
+        return [*self.trackers.values(), self.accuracy]
+
+    def call(self, inputs, training=None):
+        return self.student(inputs, training=training)
+
+    def _project(self, x):
+        return x if self.hidden_projection is None else self.hidden_projection(x)
+
+    def compute_losses(self, student_logits, student_features, teacher, labels, padding_mask):
+        """Weighted loss terms as a dict name → scalar; "loss" is their weighted sum."""
+        c = self.config
+        student_heads = keras.tree.flatten(student_logits)
+        teacher_heads = keras.tree.flatten(teacher["logits"])
+        label_heads = keras.tree.flatten(labels)
+        terms = {}
+        if c.ground_truth:
+            terms["gt_loss"] = sum(
+                losses.ground_truth_cross_entropy(y, s)
+                for y, s in zip(label_heads, student_heads, strict=True)
+            )
+        if c.soft_targets:
+            terms["kd_loss"] = sum(
+                losses.soft_target_kl(
+                    s, t, c.temperature, padding_mask if len(s.shape) == 3 else None
+                )
+                for s, t in zip(student_heads, teacher_heads, strict=True)
+            )
+        hidden = student_features["hidden_states"]
+        if c.hidden:
+            # PKD sums the patient loss over the mapped layers.
+            terms["hidden_loss"] = sum(
+                losses.normalized_cls_mse(
+                    self._project(hidden[s][:, 0, :]), teacher["cls_hidden"][:, t, :]
+                )
+                for s, t in self.layer_pairs
+            )
+        if c.attention:
+            probs = student_features["attention_probs"]
+            terms["attention_loss"] = sum(
+                losses.attention_mse(probs[s - 1], teacher["attention_probs"][t - 1], padding_mask)
+                for s, t in self.layer_pairs
+            ) / len(self.layer_pairs)
+        if c.embedding:
+            terms["embedding_loss"] = losses.hidden_state_mse(
+                self._project(hidden[0]), teacher["hidden_states"][0], padding_mask
+            )
+        weights = {
+            "gt_loss": c.ground_truth,
+            "kd_loss": c.soft_targets,
+            "hidden_loss": c.hidden,
+            "attention_loss": c.attention,
+            "embedding_loss": c.embedding,
+        }
+        terms["loss"] = sum(weights[name] * value for name, value in terms.items())
+        return terms
+
+    def _split_inputs(self, inputs):
+        model_inputs = {name: inputs[name] for name in INPUT_NAMES}
+        cached = inputs.get(TEACHER_KEY) if isinstance(inputs, dict) else None
+        if cached is None or self.config.needs_intermediate_features:
+            cached = teacher_targets(
+                self.teacher,
+                model_inputs,
+                with_intermediate=self.config.needs_intermediate_features,
+            )
+        return model_inputs, cached
+
+    def _update_accuracy(self, labels, logits):
+        # Sequence-level accuracy: the classifier's logits or the joint model's intent.
+        if isinstance(logits, dict):
+            labels, logits = labels["intent_logits"], logits["intent_logits"]
+        if len(logits.shape) == 2:
+            self.accuracy.update_state(labels, logits)
+
+    def train_step(self, data):
+        inputs, labels = data[0], data[1]
+        model_inputs, teacher = self._split_inputs(inputs)
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        with tf.GradientTape() as tape:
+            logits, features = forward_with_features(self.student, model_inputs, training=True)
+            terms = self.compute_losses(
+                logits, features, teacher, labels, model_inputs["padding_mask"]
+            )
+            # Replicas' gradients are summed; scaling keeps the step size of one device.
+            scaled = terms["loss"] / replicas
+        variables = self.trainable_variables
+        gradients = tape.gradient(scaled, variables)
+        self.optimizer.apply(gradients, variables)
+        for name, value in terms.items():
+            self.trackers[name].update_state(value)
+        self._update_accuracy(labels, logits)
+        return {m.name: m.result() for m in self.metrics}
+
+    def test_step(self, data):
+        inputs, labels = data[0], data[1]
+        model_inputs = {name: inputs[name] for name in INPUT_NAMES}
+        logits = self.student(model_inputs, training=False)
+        gt = sum(
+            losses.ground_truth_cross_entropy(y, s)
+            for y, s in zip(keras.tree.flatten(labels), keras.tree.flatten(logits), strict=True)
+        )
+        self.trackers["loss"].update_state(gt)
+        self._update_accuracy(labels, logits)
+        return {m.name: m.result() for m in (self.trackers["loss"], self.accuracy)}

@@ -1,0 +1,66 @@
+"""Knowledge-distillation losses, each a function of student and teacher outputs.
+
+Shapes: logits [B, C] or [B, S, C] (token-level, with a [B, S] mask); hidden states
+[B, S, H]; attention [B, heads, S, S]. All return a scalar mean over examples.
+"""
+
+from keras import ops
+
+
+def _masked_mean(values, mask):
+    """Mean of `values` [B] or [B, S] over positions where `mask` is 1 (all when None)."""
+    if mask is None:
+        return ops.mean(values)
+    mask = ops.cast(mask, values.dtype)
+    return ops.sum(values * mask) / ops.maximum(ops.sum(mask), 1.0)
+
+
+def ground_truth_cross_entropy(labels, logits, ignore_label=-1):
+    """Sparse CE with integer `labels`; positions labelled `ignore_label` do not count."""
+    labels = ops.cast(labels, "int32")
+    valid = ops.cast(ops.not_equal(labels, ignore_label), logits.dtype)
+    safe_labels = ops.where(labels == ignore_label, 0, labels)
+    per_position = ops.sparse_categorical_crossentropy(safe_labels, logits, from_logits=True)
+    return _masked_mean(per_position, valid)
+
+
+def soft_target_kl(student_logits, teacher_logits, temperature=1.0, mask=None):
+    """KL(teacher_T ‖ student_T) · T², the Hinton/PKD soft-target loss.
+
+    The T² factor keeps gradient magnitudes comparable across temperatures.
+    """
+    t = float(temperature)
+    teacher_log_probs = ops.log_softmax(teacher_logits / t, axis=-1)
+    student_log_probs = ops.log_softmax(student_logits / t, axis=-1)
+    kl = ops.sum(ops.exp(teacher_log_probs) * (teacher_log_probs - student_log_probs), axis=-1)
+    return _masked_mean(kl, mask) * (t * t)
+
+
+def _l2_normalize(x):
+    return x / ops.sqrt(ops.maximum(ops.sum(ops.square(x), axis=-1, keepdims=True), 1e-12))
+
+
+def normalized_cls_mse(student_cls, teacher_cls):
+    """PKD's patient loss for one layer pair: ‖h_s/‖h_s‖ − h_t/‖h_t‖‖², batch mean.
+
+    Inputs are the [CLS] states [B, H] of one student and one teacher layer, of
+    equal width (project the student first when widths differ).
+    """
+    diff = _l2_normalize(student_cls) - _l2_normalize(teacher_cls)
+    return ops.mean(ops.sum(ops.square(diff), axis=-1))
+
+
+def hidden_state_mse(student_hidden, teacher_hidden, mask=None):
+    """Mean squared error over real tokens of two [B, S, H] hidden states."""
+    per_token = ops.mean(ops.square(student_hidden - teacher_hidden), axis=-1)
+    return _masked_mean(per_token, mask)
+
+
+def attention_mse(student_attention, teacher_attention, mask=None):
+    """MSE of two [B, heads, S, S] attention maps, over query rows of real tokens.
+
+    Head counts must match (TinyBERT-style); padded key columns are zero in both
+    probability maps, so only query rows need masking.
+    """
+    per_row = ops.mean(ops.square(student_attention - teacher_attention), axis=(1, 3))
+    return _masked_mean(per_row, mask)
