@@ -1,0 +1,117 @@
+"""Teacher outputs computed once, stored on disk, and streamed next to the training data."""
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from tfcompress.distill.distiller import teacher_targets
+from tfcompress.models.encoder import INPUT_NAMES
+
+_META = "meta.json"
+
+
+def _flatten(targets):
+    """{"logits": {"intent_logits": x}, "cls_hidden": y} → {"logits.intent_logits": x, ...}."""
+    flat = {}
+    for key, value in targets.items():
+        if isinstance(value, dict):
+            flat.update({f"{key}.{sub}": v for sub, v in value.items()})
+        else:
+            flat[key] = value
+    return flat
+
+
+def _unflatten(flat):
+    nested = {}
+    for key, value in flat.items():
+        head, _, sub = key.partition(".")
+        if sub:
+            nested.setdefault(head, {})[sub] = value
+        else:
+            nested[head] = value
+    return nested
+
+
+def fingerprint(*parts):
+    """A short hash of everything the cached outputs depend on (data, tokenizer, teacher)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(json.dumps(part, sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:16]
+
+
+class TeacherCache:
+    """Per-example teacher logits and [CLS] states as .npy files in one directory.
+
+    Built in one pass over the *unshuffled* training batches, written to a temp
+    directory and renamed into place, so a killed build leaves no partial cache.
+    `meta.json` records a fingerprint of what the outputs depend on; a stale
+    cache is rebuilt rather than silently reused.
+    """
+
+    def __init__(self, directory):
+        self.directory = Path(directory)
+
+    def matches(self, key):
+        meta = self.directory / _META
+        return meta.is_file() and json.loads(meta.read_text()).get("fingerprint") == key
+
+    @property
+    def num_examples(self):
+        return json.loads((self.directory / _META).read_text())["num_examples"]
+
+    def build(self, teacher, batches, key):
+        """Runs `teacher` over `batches` of (inputs, labels) and stores its targets."""
+        chunks = {}
+        for inputs, _ in batches:
+            model_inputs = {name: inputs[name] for name in INPUT_NAMES}
+            targets = _flatten(teacher_targets(teacher, model_inputs))
+            for name, value in targets.items():
+                chunks.setdefault(name, []).append(np.asarray(value, dtype=np.float32))
+        arrays = {name: np.concatenate(parts) for name, parts in chunks.items()}
+        self.directory.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=self.directory.parent, prefix=".cache-"))
+        try:
+            for name, array in arrays.items():
+                np.save(staging / f"{name}.npy", array)
+            count = len(next(iter(arrays.values())))
+            (staging / _META).write_text(json.dumps(
+                {"fingerprint": key, "num_examples": count, "fields": sorted(arrays)}))
+            if self.directory.exists():
+                shutil.rmtree(self.directory)
+            os.replace(staging, self.directory)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return self
+
+    def dataset(self, chunk_size=1024):
+        """Per-example targets streamed from memory-mapped files in chunks, in build order."""
+        fields = json.loads((self.directory / _META).read_text())["fields"]
+        arrays = {f: np.load(self.directory / f"{f}.npy", mmap_mode="r") for f in fields}
+        count = self.num_examples
+
+        def chunks():
+            for start in range(0, count, chunk_size):
+                yield {f: np.asarray(a[start:start + chunk_size]) for f, a in arrays.items()}
+
+        signature = {f: tf.TensorSpec((None, *a.shape[1:]), tf.float32) for f, a in arrays.items()}
+        flat = tf.data.Dataset.from_generator(chunks, output_signature=signature).unbatch()
+        return flat.map(_unflatten)
+
+
+def with_cached_targets(examples, cache, batch_size, shuffle, seed):
+    """Joins unbatched (inputs, labels) with the cache as inputs["teacher"], then batches."""
+    joined = tf.data.Dataset.zip(examples, cache.dataset()).map(
+        lambda example, targets: ({**example[0], "teacher": targets}, example[1])
+    )
+    if shuffle:
+        joined = joined.shuffle(cache.num_examples, seed=seed, reshuffle_each_iteration=True)
+    return joined.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
