@@ -56,6 +56,18 @@ def cmd_finetune(args):
     _print_results(f"finetune: {args.config}", summary, config.output_dir)
 
 
+def cmd_distill(args):
+    from tfcompress.distill.distill_run_config import load_distill_config
+    from tfcompress.distill.run_distill import run_distill
+
+    overrides = _parse_overrides(args.set)
+    if args.output_dir:
+        overrides["output_dir"] = args.output_dir
+    config = load_distill_config(args.config, overrides)
+    summary = run_distill(config, overwrite=args.overwrite)
+    _print_results(f"distill: {args.config}", summary, config.output_dir)
+
+
 def cmd_demo(args):
     from tfcompress.demo import DEMO_CONFIG
     from tfcompress.training import RunDirectory, finetune_config_from_dict, run_finetune
@@ -78,25 +90,33 @@ def _saved_config(run):
     return yaml.safe_load(run.config_path.read_text()) if run.config_path.is_file() else None
 
 
-def build_parser():
-    parser = argparse.ArgumentParser(prog="tfcompress", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    finetune = sub.add_parser("finetune", help="fine-tune a teacher or train a model from scratch")
-    finetune.add_argument("--config", required=True, help="YAML recipe (see configs/)")
-    finetune.add_argument("--output-dir", help="override output_dir")
-    finetune.add_argument(
+def _add_run_arguments(parser):
+    parser.add_argument("--config", required=True, help="YAML recipe (see configs/)")
+    parser.add_argument("--output-dir", help="override output_dir")
+    parser.add_argument(
         "--set",
         action="append",
         metavar="KEY=VALUE",
         help="override one key, e.g. --set training.epochs=1 (repeatable)",
     )
-    finetune.add_argument(
+    parser.add_argument(
         "--overwrite",
         action="store_true",
         help="replace a finished or interrupted run in output_dir",
     )
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="tfcompress", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    finetune = sub.add_parser("finetune", help="fine-tune a teacher or train a model from scratch")
+    _add_run_arguments(finetune)
     finetune.set_defaults(func=cmd_finetune)
+
+    distill = sub.add_parser("distill", help="distil a finetune run (teacher) into a student")
+    _add_run_arguments(distill)
+    distill.set_defaults(func=cmd_distill)
 
     demo = sub.add_parser("demo", help="the end-to-end main job on embedded synthetic data")
     demo.add_argument("--output-dir", default="runs/demo")

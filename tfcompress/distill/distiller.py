@@ -66,6 +66,8 @@ class Distiller(keras.Model):
         ]
         self.trackers = {name: keras.metrics.Mean(name=name) for name in self.loss_names}
         self.accuracy = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+        # Student, teacher and projection are built; BackupAndRestore needs the flag.
+        self.built = True
 
     def _layer_pairs(self, student_config, teacher_config):
         c = self.config

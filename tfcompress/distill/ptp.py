@@ -19,7 +19,9 @@ def ptp_labels(teacher_logits, labels, threshold=0.8, variant="ptp"):
     PTP uses both (4 classes), PTP-1 only correctness, PTP-2 only confidence.
     """
     if variant not in PTP_LABEL_NAMES:
-        raise ConfigError(f"ptp.variant: {variant!r} unknown; use one of {', '.join(PTP_LABEL_NAMES)}")
+        raise ConfigError(
+            f"ptp.variant: {variant!r} unknown; use one of {', '.join(PTP_LABEL_NAMES)}"
+        )
     if not 0.5 <= threshold < 1.0:
         raise ConfigError(f"ptp.threshold: must be in [0.5, 1), got {threshold}")
     logits = np.asarray(teacher_logits, dtype=np.float64)

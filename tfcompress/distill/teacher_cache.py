@@ -69,9 +69,11 @@ class TeacherCache:
     def build(self, teacher, batches, key):
         """Runs `teacher` over `batches` of (inputs, labels) and stores its targets."""
         chunks = {}
+        compute = tf.function(
+            lambda x: _flatten(teacher_targets(teacher, x)), reduce_retracing=True
+        )
         for inputs, _ in batches:
-            model_inputs = {name: inputs[name] for name in INPUT_NAMES}
-            targets = _flatten(teacher_targets(teacher, model_inputs))
+            targets = compute({name: inputs[name] for name in INPUT_NAMES})
             for name, value in targets.items():
                 chunks.setdefault(name, []).append(np.asarray(value, dtype=np.float32))
         arrays = {name: np.concatenate(parts) for name, parts in chunks.items()}
@@ -81,8 +83,9 @@ class TeacherCache:
             for name, array in arrays.items():
                 np.save(staging / f"{name}.npy", array)
             count = len(next(iter(arrays.values())))
-            (staging / _META).write_text(json.dumps(
-                {"fingerprint": key, "num_examples": count, "fields": sorted(arrays)}))
+            (staging / _META).write_text(
+                json.dumps({"fingerprint": key, "num_examples": count, "fields": sorted(arrays)})
+            )
             if self.directory.exists():
                 shutil.rmtree(self.directory)
             os.replace(staging, self.directory)
@@ -98,7 +101,7 @@ class TeacherCache:
 
         def chunks():
             for start in range(0, count, chunk_size):
-                yield {f: np.asarray(a[start:start + chunk_size]) for f, a in arrays.items()}
+                yield {f: np.asarray(a[start : start + chunk_size]) for f, a in arrays.items()}
 
         signature = {f: tf.TensorSpec((None, *a.shape[1:]), tf.float32) for f, a in arrays.items()}
         flat = tf.data.Dataset.from_generator(chunks, output_signature=signature).unbatch()
@@ -110,8 +113,9 @@ def with_cached_targets(examples, cache, batch_size, shuffle, seed):
     joined = tf.data.Dataset.zip(examples, cache.dataset()).map(
         lambda example, targets: ({**example[0], "teacher": targets}, example[1])
     )
+    # A known length lets Keras restart the iterator each epoch instead of treating
+    # the stream as infinite (unbatch and from_generator lose the cardinality).
+    joined = joined.apply(tf.data.experimental.assert_cardinality(cache.num_examples))
     if shuffle:
         joined = joined.shuffle(cache.num_examples, seed=seed, reshuffle_each_iteration=True)
     return joined.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-
-

@@ -10,7 +10,8 @@ import yaml
 from tfcompress.errors import ConfigError
 
 
-def read_yaml(path):
+def read_yaml(path, overrides=None):
+    """The mapping in a YAML file, with dotted `overrides` ({"training.epochs": 1}) applied."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
@@ -22,7 +23,24 @@ def read_yaml(path):
         raise ConfigError(f"{path}{where}: not valid YAML ({getattr(e, 'problem', e)})") from None
     if not isinstance(values, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
+    for dotted, value in (overrides or {}).items():
+        _set_dotted(values, dotted, value)
     return values
+
+
+def _set_dotted(values, dotted, value):
+    *parents, last = dotted.split(".")
+    node = values
+    for key in parents:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"config.{dotted}: {key} is not a mapping")
+    node[last] = value
+
+
+def resolve_path(path, base_dir):
+    """`path` made absolute against `base_dir` (None stays None)."""
+    return None if path is None else str((Path(base_dir) / Path(path).expanduser()).resolve())
 
 
 def _coerce(value, annotation):

@@ -127,11 +127,10 @@ def build_encoder(model_config, vocab_size):
     return Encoder(EncoderConfig.from_dict(dims, where="model.encoder"), name="encoder")
 
 
-def build_task_model(config, encoder, labels):
-    dropout = config.model.head_dropout
-    if config.task == "classification":
+def build_task_model(task, encoder, labels, dropout=0.1):
+    if task == "classification":
         return build_classifier(encoder, len(labels["labels"]), dropout=dropout)
-    if config.task == "tagging":
+    if task == "tagging":
         return build_tagger(encoder, len(labels["tags"]), dropout=dropout)
     return build_intent_slot_model(
         encoder, len(labels["intents"]), len(labels["tags"]), dropout=dropout
@@ -164,8 +163,8 @@ def _losses_and_metrics(task):
     return losses, {"intent_logits": ["accuracy"]}
 
 
-def compile_for_finetuning(model, config, total_steps):
-    t = config.training
+def make_optimizer(t, total_steps):
+    """AdamW with linear warmup then cosine decay, clipped, no decay on biases/LayerNorm."""
     warmup = int(total_steps * t.warmup_ratio)
     schedule = keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=0.0 if warmup else t.learning_rate,
@@ -178,6 +177,11 @@ def compile_for_finetuning(model, config, total_steps):
     )
     # BERT practice: no weight decay on biases and LayerNorm parameters.
     optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+    return optimizer
+
+
+def compile_for_finetuning(model, config, total_steps):
+    optimizer = make_optimizer(config.training, total_steps)
     loss, metrics = _losses_and_metrics(config.task)
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
 
@@ -236,7 +240,10 @@ def run_finetune(config, overwrite=False, callbacks=(), verbose=None):
     keras.utils.set_random_seed(config.seed)
     setup = prepare_task(config)
     model = build_task_model(
-        config, build_encoder(config.model, setup.tokenizer.vocab_size), setup.labels
+        config.task,
+        build_encoder(config.model, setup.tokenizer.vocab_size),
+        setup.labels,
+        dropout=config.model.head_dropout,
     )
     train_ds = make_dataset(config, setup, setup.train, training=True)
     eval_ds = make_dataset(config, setup, setup.eval, training=False)

@@ -8,7 +8,7 @@ from tfcompress.data.glue import GLUE_TASKS
 from tfcompress.data.vocabulary import DEFAULT_RESERVED_TOKENS, ascii_tokens
 from tfcompress.errors import ConfigError
 from tfcompress.models.task_models import TASK_TYPES
-from tfcompress.training.config_loading import dataclass_from_dict, read_yaml
+from tfcompress.training.config_loading import dataclass_from_dict, read_yaml, resolve_path
 
 DATA_FORMATS = ("glue", "intent_slot", "synthetic")
 MIN_LEARNED_VOCAB = len(DEFAULT_RESERVED_TOKENS) + len(ascii_tokens())
@@ -146,28 +146,12 @@ def finetune_config_from_dict(values, base_dir=None):
 
 def load_finetune_config(path, overrides=None):
     """Reads a YAML recipe; `overrides` ({"training.epochs": 1, ...}) replace single keys."""
-    values = read_yaml(path)
-    for dotted, value in (overrides or {}).items():
-        _set_dotted(values, dotted, value)
-    return finetune_config_from_dict(values, base_dir=Path.cwd())
-
-
-def _set_dotted(values, dotted, value):
-    *parents, last = dotted.split(".")
-    node = values
-    for key in parents:
-        node = node.setdefault(key, {})
-        if not isinstance(node, dict):
-            raise ConfigError(f"config.{dotted}: {key} is not a mapping")
-    node[last] = value
+    return finetune_config_from_dict(read_yaml(path, overrides), base_dir=Path.cwd())
 
 
 def _resolve_paths(config, base_dir):
-    def absolute(p):
-        return None if p is None else str((base_dir / Path(p).expanduser()).resolve())
-
-    config.output_dir = absolute(config.output_dir)
-    config.data.train = absolute(config.data.train)
-    config.data.eval = absolute(config.data.eval)
-    config.model.checkpoint = absolute(config.model.checkpoint)
-    config.model.vocab = absolute(config.model.vocab)
+    config.output_dir = resolve_path(config.output_dir, base_dir)
+    config.data.train = resolve_path(config.data.train, base_dir)
+    config.data.eval = resolve_path(config.data.eval, base_dir)
+    config.model.checkpoint = resolve_path(config.model.checkpoint, base_dir)
+    config.model.vocab = resolve_path(config.model.vocab, base_dir)

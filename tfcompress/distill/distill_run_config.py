@@ -1,0 +1,101 @@
+"""The `tfcompress distill` recipe: teacher run, student shape, losses, PTP, strategy."""
+
+import dataclasses
+from pathlib import Path
+
+from tfcompress.distill.distillation_config import DistillationConfig
+from tfcompress.distill.ptp import PTP_LABEL_NAMES
+from tfcompress.errors import ConfigError
+from tfcompress.models.task_models import TASK_TYPES
+from tfcompress.training.config_loading import dataclass_from_dict, read_yaml, resolve_path
+from tfcompress.training.finetune_config import DataConfig, TrainingConfig
+
+STUDENT_INITS = ("teacher", "scratch")
+STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+
+
+@dataclasses.dataclass
+class StudentConfig:
+    """The student: the teacher's encoder with `num_layers` blocks (and any `encoder`
+    overrides), initialized from teacher blocks `teacher_layers` (default the first k)
+    or from scratch, optionally run with SPS (`sps_step` 1 or 2)."""
+
+    num_layers: int = 3
+    init: str = "teacher"
+    teacher_layers: list | None = None
+    encoder: dict | None = None
+    sps_step: int = 0
+    sps_reuse_top: int | None = None
+
+    def __post_init__(self):
+        if self.init not in STUDENT_INITS:
+            raise ConfigError(f"init: {self.init!r} unknown; use one of {', '.join(STUDENT_INITS)}")
+        if self.sps_step not in (0, 1, 2):
+            raise ConfigError(f"sps_step: 0 (off), 1 or 2, got {self.sps_step}")
+        if self.num_layers <= 0:
+            raise ConfigError(f"num_layers: must be positive, got {self.num_layers}")
+        for key in ("num_layers", "layer_plan", "vocab_size", "max_length"):
+            if key in (self.encoder or {}):
+                raise ConfigError(
+                    f"encoder.{key}: set by the student section or the teacher; remove it"
+                )
+
+
+@dataclasses.dataclass
+class PTPConfig:
+    """Pretraining with the teacher's predictions before KD (classification only)."""
+
+    variant: str | None = None
+    threshold: float = 0.8
+    epochs: int = 1
+
+    def __post_init__(self):
+        if self.variant is not None and self.variant not in PTP_LABEL_NAMES:
+            raise ConfigError(
+                f"variant: {self.variant!r} unknown; use one of {', '.join(PTP_LABEL_NAMES)} or null"
+            )
+        if not 0.5 <= self.threshold < 1.0:
+            raise ConfigError(f"threshold: must be in [0.5, 1), got {self.threshold}")
+
+
+@dataclasses.dataclass
+class DistillRunConfig:
+    task: str
+    output_dir: str
+    teacher: str
+    data: DataConfig
+    student: StudentConfig = dataclasses.field(default_factory=StudentConfig)
+    distillation: DistillationConfig = dataclasses.field(default_factory=DistillationConfig)
+    ptp: PTPConfig = dataclasses.field(default_factory=PTPConfig)
+    training: TrainingConfig = dataclasses.field(default_factory=TrainingConfig)
+    cache_teacher: bool = True
+    strategy: str = "default"
+    tpu: str | None = None
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.task not in TASK_TYPES:
+            raise ConfigError(f"task: {self.task!r} unknown; use one of {', '.join(TASK_TYPES)}")
+        if self.strategy not in STRATEGIES:
+            raise ConfigError(
+                f"strategy: {self.strategy!r} unknown; use one of {', '.join(STRATEGIES)}"
+            )
+        if self.ptp.variant and self.task != "classification":
+            raise ConfigError("ptp.variant: PTP is defined for sequence classification only")
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+
+def distill_config_from_dict(values, base_dir=None):
+    config = dataclass_from_dict(DistillRunConfig, values, "config")
+    if base_dir is not None:
+        config.output_dir = resolve_path(config.output_dir, base_dir)
+        config.teacher = resolve_path(config.teacher, base_dir)
+        config.data.train = resolve_path(config.data.train, base_dir)
+        config.data.eval = resolve_path(config.data.eval, base_dir)
+    return config
+
+
+def load_distill_config(path, overrides=None):
+    return distill_config_from_dict(read_yaml(path, overrides), base_dir=Path.cwd())

@@ -1,0 +1,220 @@
+"""`tfcompress distill`: teacher run → (PTP) → KD into a smaller or SPS student."""
+
+import dataclasses
+import hashlib
+import json
+import math
+import sys
+import time
+
+import keras
+import numpy as np
+
+from tfcompress.data import TextClassificationData, classification_dataset
+from tfcompress.distill.distiller import Distiller
+from tfcompress.distill.ptp import PTP_LABEL_NAMES, ptp_labels
+from tfcompress.distill.strategies import make_strategy
+from tfcompress.distill.teacher_cache import TeacherCache, fingerprint, with_cached_targets
+from tfcompress.distill.teacher_run import read_teacher_run
+from tfcompress.models import Encoder, EncoderConfig, build_classifier, get_encoder
+from tfcompress.models.sps import sps_config
+from tfcompress.models.student_init import init_from_teacher
+from tfcompress.training.atomic_model_checkpoint import AtomicModelCheckpoint
+from tfcompress.training.finetune import (
+    TaskSetup,
+    build_task_model,
+    evaluate,
+    load_task_data,
+    make_dataset,
+    make_optimizer,
+)
+from tfcompress.training.nan_guard import NaNGuard
+from tfcompress.training.run_directory import RunDirectory
+
+
+def student_encoder_config(student, teacher_config):
+    """The teacher's dimensions with the student's depth, overrides and SPS plan."""
+    values = {
+        **teacher_config.to_dict(),
+        **(student.encoder or {}),
+        "num_layers": student.num_layers,
+        "layer_plan": None,
+    }
+    config = EncoderConfig.from_dict(values, where="student.encoder")
+    if student.sps_step:
+        config = sps_config(config, student.sps_step, student.sps_reuse_top)
+    return config
+
+
+def build_student(config, teacher, labels):
+    teacher_encoder = get_encoder(teacher)
+    encoder = Encoder(
+        student_encoder_config(config.student, teacher_encoder.config), name="encoder"
+    )
+    encoder.build()
+    if config.student.init == "teacher":
+        init_from_teacher(encoder, teacher_encoder, config.student.teacher_layers)
+    return build_task_model(config.task, encoder, labels)
+
+
+def _data_fingerprint(config, setup, teacher_dir):
+    model_file = teacher_dir / "model.keras"
+    texts = hashlib.sha256(repr(_examples_key(setup.train)).encode()).hexdigest()
+    return fingerprint(
+        texts,
+        setup.tokenizer.sequence_length,
+        str(model_file),
+        model_file.stat().st_mtime_ns,
+        model_file.stat().st_size,
+    )
+
+
+def _examples_key(data):
+    if isinstance(data, TextClassificationData):
+        return data.texts_a, data.texts_b, data.labels.tolist()
+    return data.words, data.tags, data.intents
+
+
+def cached_training_data(config, setup, teacher, cache_dir, teacher_dir):
+    """Training batches carrying cached teacher targets; builds the cache when stale."""
+    cache = TeacherCache(cache_dir)
+    key = _data_fingerprint(config, setup, teacher_dir)
+    if not cache.matches(key):
+        cache.build(teacher, make_dataset(config, setup, setup.train, training=False), key)
+    examples = make_dataset(config, setup, setup.train, training=False).unbatch()
+    return cache, with_cached_targets(
+        examples, cache, config.training.batch_size, shuffle=True, seed=config.seed
+    )
+
+
+def _teacher_train_logits(config, setup, teacher, cache):
+    if cache is not None:
+        return np.load(cache.directory / "logits.npy")
+    dataset = make_dataset(config, setup, setup.train, training=False)
+    return np.concatenate([np.asarray(teacher(x, training=False)) for x, _ in dataset])
+
+
+def pretrain_with_teacher_predictions(config, setup, teacher, student, cache, strategy, verbose):
+    """PTP: train the student's encoder on teacher-behaviour labels, then a fresh task head."""
+    ptp = config.ptp
+    labels = ptp_labels(
+        _teacher_train_logits(config, setup, teacher, cache),
+        setup.train.labels,
+        ptp.threshold,
+        ptp.variant,
+    )
+    data = dataclasses.replace(
+        setup.train, labels=labels, label_names=list(PTP_LABEL_NAMES[ptp.variant])
+    )
+    dataset = classification_dataset(
+        data, setup.tokenizer, config.training.batch_size, shuffle=True, seed=config.seed
+    )
+    encoder = get_encoder(student)
+    steps = math.ceil(len(data) / config.training.batch_size) * ptp.epochs
+    with strategy.scope():
+        ptp_model = build_classifier(encoder, len(PTP_LABEL_NAMES[ptp.variant]), name="ptp")
+        ptp_model.compile(
+            make_optimizer(config.training, steps),
+            keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=["accuracy"],
+        )
+    history = ptp_model.fit(dataset, epochs=ptp.epochs, verbose=verbose, shuffle=False)
+    with strategy.scope():
+        fresh = build_task_model(config.task, encoder, setup.labels)
+    distribution = np.bincount(labels, minlength=len(PTP_LABEL_NAMES[ptp.variant]))
+    return fresh, {
+        "label_counts": distribution.tolist(),
+        "final_accuracy": float(history.history["accuracy"][-1]),
+    }
+
+
+def run_distill(config, overwrite=False, callbacks=(), verbose=None):
+    """Distils the teacher run into a student; returns (and writes) metrics.json's dict."""
+    verbose = verbose if verbose is not None else (1 if sys.stdout.isatty() else 2)
+    run = RunDirectory(config.output_dir)
+    config_dict = json.loads(json.dumps(config.to_dict()))
+    resuming = run.check_can_start(config_dict, overwrite)
+    keras.utils.set_random_seed(config.seed)
+    teacher_run = read_teacher_run(config.teacher, config.task)
+    train, evaluation = load_task_data(config)
+    setup = TaskSetup(train, evaluation, teacher_run.labels, teacher_run.tokenizer)
+    strategy = make_strategy(config.strategy, config.tpu)
+    with strategy.scope():
+        teacher = teacher_run.load_model()
+        student = build_student(config, teacher, setup.labels)
+        Distiller(student, teacher, config.distillation)  # validates maps and widths up front
+
+    run.start(config_dict, overwrite=overwrite, resuming=resuming)
+    run.write_text("vocab.txt", "\n".join(setup.tokenizer.vocab) + "\n")
+    run.write_json("labels.json", setup.labels)
+    started = time.perf_counter()
+    cache = None
+    if config.cache_teacher and not config.distillation.needs_intermediate_features:
+        cache, train_ds = cached_training_data(
+            config, setup, teacher, run.path / "teacher_cache", teacher_run.directory
+        )
+    else:
+        train_ds = make_dataset(config, setup, setup.train, training=True)
+    cache_seconds = time.perf_counter() - started
+    ptp_summary = None
+    if config.ptp.variant and not resuming:
+        student, ptp_summary = pretrain_with_teacher_predictions(
+            config, setup, teacher, student, cache, strategy, verbose
+        )
+
+    steps_per_epoch = config.training.steps_per_epoch or math.ceil(
+        len(setup.train) / config.training.batch_size
+    )
+    if config.training.steps_per_epoch:
+        train_ds = train_ds.repeat()
+    with strategy.scope():
+        distiller = Distiller(student, teacher, config.distillation)
+        distiller.compile(make_optimizer(config.training, steps_per_epoch * config.training.epochs))
+    started = time.perf_counter()
+    history = distiller.fit(
+        train_ds,
+        epochs=config.training.epochs,
+        steps_per_epoch=steps_per_epoch,
+        shuffle=False,
+        verbose=verbose,
+        callbacks=[
+            keras.callbacks.BackupAndRestore(str(run.backup_dir), delete_checkpoint=False),
+            keras.callbacks.CSVLogger(str(run.history_path), append=True),
+            AtomicModelCheckpoint(run.checkpoint_path, model=student),
+            NaNGuard(),
+            *callbacks,
+        ],
+    )
+    train_seconds = time.perf_counter() - started
+    metrics = evaluate(student, config, setup, make_dataset(config, setup, setup.eval, False))
+    run.save_model(student)
+    encoder = get_encoder(student)
+    epochs_run = len(history.history.get("loss", []))
+    summary = {
+        "task": config.task,
+        "eval": metrics,
+        "eval_examples": len(setup.eval),
+        "teacher": {
+            "run": str(teacher_run.directory),
+            "eval": teacher_run.metrics["eval"],
+            "parameters": int(teacher.count_params()),
+        },
+        "train": {
+            "examples": len(setup.train),
+            "epochs_this_session": epochs_run,
+            "steps_this_session": epochs_run * steps_per_epoch,
+            "wall_time_s": round(train_seconds, 1),
+            "teacher_cache_s": round(cache_seconds, 1) if cache is not None else None,
+            "final_loss": float(history.history["loss"][-1]) if epochs_run else None,
+            "replicas": strategy.num_replicas_in_sync,
+            "ptp": ptp_summary,
+        },
+        "model": {
+            "parameters": int(student.count_params()),
+            "float32_mb": round(student.count_params() * 4 / 2**20, 2),
+            "executed_layers": encoder.config.num_executed_layers,
+            "encoder": encoder.config.to_dict(),
+        },
+    }
+    run.finish(summary)
+    return summary
