@@ -47,3 +47,21 @@ def finished_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("finished") / "run"
     summary = run_finetune(tiny_config(out), verbose=0)
     return out, summary
+
+
+@pytest.fixture(scope="session")
+def finished_classification_run(tmp_path_factory):
+    """A tiny sentiment teacher (from scratch) trained on a hand-written TSV."""
+    from tests.training.helpers import SENTIMENT_ROWS, tiny_config, write_sst2_like
+    from tfcompress.training import run_finetune
+
+    root = tmp_path_factory.mktemp("classification")
+    train = write_sst2_like(root / "train.tsv", SENTIMENT_ROWS)
+    config = tiny_config(
+        root / "teacher",
+        task="classification",
+        data={"format": "glue", "glue_task": "sst2", "train": str(train), "eval": str(train)},
+        training__epochs=20,
+        training__batch_size=8,
+    )
+    return root / "teacher", run_finetune(config, verbose=0), train

@@ -177,3 +177,17 @@ def test_checkpoint_vocab_size_mismatch(tmp_path, capsys, tiny_config):
     values["model"]["sequence_length"] = 64
     code, err = _run_cli(capsys, "finetune", "--config", _config_file(tmp_path, values))
     _assert_one_line_error(code, err, "16 positions", "sequence_length 64")
+
+
+def test_distill_width_mismatch_is_one_line(finished_run, tmp_path, capsys):
+    teacher_dir, _ = finished_run
+    values = {
+        "task": "intent_slot",
+        "output_dir": str(tmp_path / "s"),
+        "teacher": str(teacher_dir),
+        "data": {"format": "synthetic"},
+        "student": {"num_layers": 1, "encoder": {"hidden_size": 16, "num_heads": 2}},
+    }
+    code, err = _run_cli(capsys, "distill", "--config", _config_file(tmp_path, values))
+    _assert_one_line_error(code, err, "cannot initialize", "init: scratch")
+    assert not (tmp_path / "s").exists()

@@ -1,0 +1,95 @@
+import keras
+import pytest
+
+from tfcompress.distill.distill_run_config import distill_config_from_dict
+from tfcompress.distill.run_distill import run_distill
+from tfcompress.errors import ConfigError
+from tfcompress.models import get_encoder
+
+
+def _values(teacher_dir, output_dir, **sections):
+    values = {
+        "task": "intent_slot",
+        "output_dir": str(output_dir),
+        "teacher": str(teacher_dir),
+        "data": {
+            "format": "synthetic",
+            "synthetic_train_examples": 96,
+            "synthetic_eval_examples": 32,
+        },
+        "student": {"num_layers": 1, "sps_step": 2},
+        "distillation": {"hidden": 1.0, "layer_map": [[1, 1]]},
+        "training": {"epochs": 2, "batch_size": 16, "learning_rate": 3e-3},
+    }
+    values.update(sections)
+    return values
+
+
+def test_sps_student_distilled_from_teacher_run(finished_run, tmp_path):
+    teacher_dir, teacher_summary = finished_run
+    summary = run_distill(distill_config_from_dict(_values(teacher_dir, tmp_path / "s")), verbose=0)
+    assert summary["model"]["executed_layers"] == 2
+    assert summary["teacher"]["eval"] == teacher_summary["eval"]
+    assert summary["train"]["teacher_cache_s"] is not None
+    assert (tmp_path / "s" / "teacher_cache" / "meta.json").is_file()
+    student = keras.models.load_model(tmp_path / "s" / "model.keras", safe_mode=True)
+    encoder = get_encoder(student)
+    assert encoder.config.layer_plan == [(0, False), (0, True)]
+    # SPS keeps the parameter count of the 1-block student.
+    unshared = run_distill(
+        distill_config_from_dict(
+            _values(
+                teacher_dir,
+                tmp_path / "plain",
+                student={"num_layers": 1},
+                training={"epochs": 1, "batch_size": 16},
+            )
+        ),
+        verbose=0,
+    )
+    assert unshared["model"]["parameters"] == summary["model"]["parameters"]
+
+
+def test_ptp_then_kd_on_classification(finished_classification_run, tmp_path):
+    teacher_dir, _, train = finished_classification_run
+    values = _values(
+        teacher_dir,
+        tmp_path / "ptp",
+        task="classification",
+        data={"format": "glue", "glue_task": "sst2", "train": str(train), "eval": str(train)},
+        student={"num_layers": 1},
+        ptp={"variant": "ptp", "threshold": 0.6, "epochs": 1},
+        distillation={"hidden": 1.0, "layer_map": "skip", "temperature": 2.0},
+    )
+    summary = run_distill(distill_config_from_dict(values), verbose=0)
+    assert sum(summary["train"]["ptp"]["label_counts"]) == 32
+    assert len(summary["train"]["ptp"]["label_counts"]) == 4
+    assert 0.0 <= summary["eval"]["accuracy"] <= 1.0
+
+
+@pytest.mark.parametrize(
+    "sections, message",
+    [
+        (
+            {"student": {"num_layers": 1, "encoder": {"hidden_size": 16, "num_heads": 2}}},
+            "cannot initialize",
+        ),
+        (
+            {"distillation": {"hidden": 1.0, "layer_map": [[1, 9]]}},
+            "teacher layer 9 does not exist",
+        ),
+        (
+            {
+                "task": "classification",
+                "data": {"format": "glue", "glue_task": "sst2", "train": "x", "eval": "x"},
+            },
+            "trained for task",
+        ),
+    ],
+)
+def test_mismatches_rejected_before_anything_is_written(finished_run, tmp_path, sections, message):
+    teacher_dir, _ = finished_run
+    config = distill_config_from_dict(_values(teacher_dir, tmp_path / "bad", **sections))
+    with pytest.raises(ConfigError, match=message):
+        run_distill(config, verbose=0)
+    assert not (tmp_path / "bad").exists()
