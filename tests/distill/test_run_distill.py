@@ -31,7 +31,7 @@ def test_sps_student_distilled_from_teacher_run(finished_run, tmp_path):
     assert summary["model"]["executed_layers"] == 2
     assert summary["teacher"]["eval"] == teacher_summary["eval"]
     assert summary["train"]["teacher_cache_s"] is not None
-    assert (tmp_path / "s" / "teacher_cache" / "meta.json").is_file()
+    assert len(list((teacher_dir / "distill_cache").glob("*/meta.json"))) == 1
     student = keras.models.load_model(tmp_path / "s" / "model.keras", safe_mode=True)
     encoder = get_encoder(student)
     assert encoder.config.layer_plan == [(0, False), (0, True)]

@@ -75,10 +75,15 @@ def _examples_key(data):
     return data.words, data.tags, data.intents
 
 
-def cached_training_data(config, setup, teacher, cache_dir, teacher_dir):
-    """Training batches carrying cached teacher targets; builds the cache when stale."""
-    cache = TeacherCache(cache_dir)
+def cached_training_data(config, setup, teacher, teacher_dir):
+    """Training batches carrying cached teacher targets.
+
+    The cache lives in the teacher's run directory under a fingerprint of the
+    data, tokenizer and teacher weights, so every student of one teacher on one
+    dataset shares it; it is built on first use.
+    """
     key = _data_fingerprint(config, setup, teacher_dir)
+    cache = TeacherCache(teacher_dir / "distill_cache" / key)
     if not cache.matches(key):
         cache.build(teacher, make_dataset(config, setup, setup.train, training=False), key)
     examples = make_dataset(config, setup, setup.train, training=False).unbatch()
@@ -150,9 +155,7 @@ def run_distill(config, overwrite=False, callbacks=(), verbose=None):
     started = time.perf_counter()
     cache = None
     if config.cache_teacher and not config.distillation.needs_intermediate_features:
-        cache, train_ds = cached_training_data(
-            config, setup, teacher, run.path / "teacher_cache", teacher_run.directory
-        )
+        cache, train_ds = cached_training_data(config, setup, teacher, teacher_run.directory)
     else:
         train_ds = make_dataset(config, setup, setup.train, training=True)
     cache_seconds = time.perf_counter() - started

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The Pea-KD ablation behind docs/results.md: teachers (if missing), then every student
+# recipe in configs/peakd/ for the given datasets, one after another, logs in runs/logs/.
+# Usage: bash benchmarks/peakd_ablation.sh [sst2] [mrpc]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p runs/logs
+datasets=("$@")
+[ ${#datasets[@]} -eq 0 ] && datasets=(sst2 mrpc)
+for ds in "${datasets[@]}"; do
+  if [ ! -f "runs/teacher_${ds}_minilm/metrics.json" ]; then
+    tfcompress finetune --config "configs/teacher_${ds}_minilm.yaml" > "runs/logs/teacher_${ds}.log" 2>&1
+  fi
+  for cfg in configs/peakd/${ds}_*.yaml; do
+    name=$(basename "$cfg" .yaml)
+    [ -f "runs/peakd/${name}/metrics.json" ] && continue
+    tfcompress distill --config "$cfg" > "runs/logs/${name}.log" 2>&1 || echo "FAILED: $name"
+  done
+done
+python benchmarks/peakd_table.py runs/peakd > runs/logs/peakd_table.md
