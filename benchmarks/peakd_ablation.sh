@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # The Pea-KD ablation behind docs/results.md: teachers (if missing), then every student
 # recipe in configs/peakd/ for the given datasets, one after another, logs in runs/logs/.
-# Usage: bash benchmarks/peakd_ablation.sh [sst2] [mrpc]
+# Usage, from the repository root (configs read ../shared): bash benchmarks/peakd_ablation.sh [sst2] [mrpc]
 set -euo pipefail
-cd "$(dirname "$0")/.."
 mkdir -p runs/logs
 datasets=("$@")
 [ ${#datasets[@]} -eq 0 ] && datasets=(sst2 mrpc)
@@ -17,4 +16,4 @@ for ds in "${datasets[@]}"; do
     tfcompress distill --config "$cfg" > "runs/logs/${name}.log" 2>&1 || echo "FAILED: $name"
   done
 done
-python benchmarks/peakd_table.py runs/peakd > runs/logs/peakd_table.md
+python "$(dirname "$0")/peakd_table.py" runs/peakd > runs/logs/peakd_table.md
