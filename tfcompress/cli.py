@@ -1,8 +1,6 @@
 """The `tfcompress` command: one entry point, one subcommand per stage."""
 
 import argparse
-import copy
-import json
 import os
 import sys
 
@@ -69,25 +67,36 @@ def cmd_distill(args):
 
 
 def cmd_demo(args):
-    from tfcompress.demo import DEMO_CONFIG
-    from tfcompress.training import RunDirectory, finetune_config_from_dict, run_finetune
+    from rich.console import Console
+    from rich.table import Table
 
-    values = copy.deepcopy(DEMO_CONFIG)
-    values["output_dir"] = args.output_dir
-    if args.quick:
-        values["data"].update(synthetic_train_examples=400, synthetic_eval_examples=100)
-        values["training"]["epochs"] = 2
-    config = finetune_config_from_dict(values, base_dir=os.getcwd())
-    # Re-running the same demo replaces its finished run (an interrupted one resumes);
-    # anything else in output_dir is only replaced with --overwrite.
-    run = RunDirectory(config.output_dir)
-    same_demo = run.is_finished and _saved_config(run) == json.loads(json.dumps(config.to_dict()))
-    summary = run_finetune(config, overwrite=args.overwrite or same_demo)
-    _print_results("tfcompress demo: synthetic intent + slot task", summary, config.output_dir)
+    from tfcompress.demo import run_demo
 
-
-def _saved_config(run):
-    return yaml.safe_load(run.config_path.read_text()) if run.config_path.is_file() else None
+    teacher, student = run_demo(args.output_dir, quick=args.quick, overwrite=args.overwrite)
+    table = Table(title="tfcompress demo: synthetic intent + slot task")
+    table.add_column("")
+    table.add_column("teacher", justify="right")
+    table.add_column("SPS student", justify="right")
+    for name in teacher["eval"]:
+        table.add_row(
+            f"eval {name}", f"{teacher['eval'][name]:.4f}", f"{student['eval'][name]:.4f}"
+        )
+    table.add_row(
+        "parameters", f"{teacher['model']['parameters']:,}", f"{student['model']['parameters']:,}"
+    )
+    layers = teacher["model"]["encoder"]["num_layers"]
+    table.add_row("layers run", str(layers), str(student["model"]["executed_layers"]))
+    table.add_row(
+        "train wall time (s)",
+        f"{teacher['train']['wall_time_s']:.1f}",
+        f"{student['train']['wall_time_s']:.1f}",
+    )
+    console = Console()
+    console.print(table)
+    console.print(
+        f"runs: {args.output_dir}/teacher and {args.output_dir}/student "
+        "(config.yaml, metrics.json, model.keras, history.csv)"
+    )
 
 
 def _add_run_arguments(parser):
@@ -122,7 +131,7 @@ def build_parser():
     demo.add_argument("--output-dir", default="runs/demo")
     demo.add_argument("--quick", action="store_true", help="a smaller run, for smoke tests")
     demo.add_argument(
-        "--overwrite", action="store_true", help="replace whatever run is in output_dir"
+        "--overwrite", action="store_true", help="retrain both stages, replacing earlier runs"
     )
     demo.set_defaults(func=cmd_demo)
     return parser
