@@ -1,0 +1,106 @@
+"""Distillation throughput with the teacher run live vs. its outputs streamed from the cache.
+
+Measured interleaved (live, cached, live, cached, ...) on one machine in one process;
+reports the median examples/s of each and their ratio, plus the one-off cache build time.
+
+Usage (repository root, after configs/teacher_sst2_minilm.yaml has run):
+  python benchmarks/teacher_cache_speedup.py --teacher runs/teacher_sst2_minilm \
+      --train ../shared/data/sst2/train.tsv --examples 1024 --repeats 3
+"""
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import keras
+
+from tfcompress.data import read_glue_tsv
+from tfcompress.distill import Distillationconfig, Distiller
+from tfcompress.distill.distill_run_config import Studentconfig
+from tfcompress.distill.run_distill import student_encoder_config
+from tfcompress.distill.teacher_cache import TeacherCache, with_cached_targets
+from tfcompress.distill.teacher_run import read_teacher_run
+from tfcompress.models import Encoder, build_classifier, get_encoder
+from tfcompress.models.student_init import init_from_teacher
+from tfcompress.training.finetune import TaskSetup, make_dataset
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--teacher", required=True)
+    parser.add_argument("--train", required=True)
+    parser.add_argument("--glue-task", default="sst2")
+    parser.add_argument("--examples", type=int, default=1024)
+    parser.add_argument("--student-layers", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    run = read_teacher_run(args.teacher, "classification")
+    data = read_glue_tsv(args.train, args.glue_task).subset(args.examples, seed=0)
+    teacher = run.load_model()
+    student_encoder = Encoder(
+        student_encoder_config(
+            Studentconfig(num_layers=args.student_layers), get_encoder(teacher).config
+        )
+    )
+    init_from_teacher(student_encoder, get_encoder(teacher))
+    student = build_classifier(student_encoder, len(run.labels["labels"]))
+
+    # The fields make_dataset reads from a run config.
+    config = SimpleNamespace(
+        task="classification",
+        seed=0,
+        training=SimpleNamespace(batch_size=args.batch_size, eval_batch_size=args.batch_size),
+    )
+    setup = TaskSetup(data, data, run.labels, run.tokenizer)
+    live = make_dataset(config, setup, data, training=True)
+    started = time.perf_counter()
+    cache = TeacherCache(Path(tempfile.mkdtemp()) / "cache").build(
+        teacher, make_dataset(config, setup, data, training=False), "bench"
+    )
+    build_seconds = time.perf_counter() - started
+    cached = with_cached_targets(
+        make_dataset(config, setup, data, training=False).unbatch(),
+        cache,
+        args.batch_size,
+        shuffle=True,
+        seed=0,
+    )
+
+    distiller = Distiller(student, teacher, Distillationconfig(hidden=100.0, temperature=5.0))
+    distiller.compile(keras.optimizers.AdamW(1e-5))
+    for dataset in (live, cached):  # trace both signatures before timing
+        distiller.fit(dataset.take(2), epochs=1, verbose=0)
+    rates = {"live": [], "cached": []}
+    for _ in range(args.repeats):
+        for name, dataset in (("live", live), ("cached", cached)):
+            started = time.perf_counter()
+            distiller.fit(dataset, epochs=1, verbose=0)
+            rates[name].append(args.examples / (time.perf_counter() - started))
+    live_rate, cached_rate = (statistics.median(rates[k]) for k in ("live", "cached"))
+    print(
+        json.dumps(
+            {
+                "examples": args.examples,
+                "repeats": args.repeats,
+                "student_layers": args.student_layers,
+                "teacher_parameters": int(teacher.count_params()),
+                "student_parameters": int(student.count_params()),
+                "live_examples_per_s": round(live_rate, 1),
+                "cached_examples_per_s": round(cached_rate, 1),
+                "speedup": round(cached_rate / live_rate, 2),
+                "cache_build_s": round(build_seconds, 1),
+                "rates": {k: [round(v, 1) for v in vs] for k, vs in rates.items()},
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
