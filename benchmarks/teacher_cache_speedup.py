@@ -19,8 +19,8 @@ from types import SimpleNamespace
 import keras
 
 from tfcompress.data import read_glue_tsv
-from tfcompress.distill import Distillationconfig, Distiller
-from tfcompress.distill.distill_run_config import Studentconfig
+from tfcompress.distill import DistillationConfig, Distiller
+from tfcompress.distill.distill_run_config import StudentConfig
 from tfcompress.distill.run_distill import student_encoder_config
 from tfcompress.distill.teacher_cache import TeacherCache, with_cached_targets
 from tfcompress.distill.teacher_run import read_teacher_run
@@ -45,7 +45,7 @@ def main():
     teacher = run.load_model()
     student_encoder = Encoder(
         student_encoder_config(
-            Studentconfig(num_layers=args.student_layers), get_encoder(teacher).config
+            StudentConfig(num_layers=args.student_layers), get_encoder(teacher).config
         )
     )
     init_from_teacher(student_encoder, get_encoder(teacher))
@@ -72,15 +72,15 @@ def main():
         seed=0,
     )
 
-    distiller = Distiller(student, teacher, Distillationconfig(hidden=100.0, temperature=5.0))
+    distiller = Distiller(student, teacher, DistillationConfig(hidden=100.0, temperature=5.0))
     distiller.compile(keras.optimizers.AdamW(1e-5))
     for dataset in (live, cached):  # trace both signatures before timing
-        distiller.fit(dataset.take(2), epochs=1, verbose=0)
+        distiller.fit(dataset.take(2), epochs=1, verbose=0, shuffle=False)
     rates = {"live": [], "cached": []}
     for _ in range(args.repeats):
         for name, dataset in (("live", live), ("cached", cached)):
             started = time.perf_counter()
-            distiller.fit(dataset, epochs=1, verbose=0)
+            distiller.fit(dataset, epochs=1, verbose=0, shuffle=False)
             rates[name].append(args.examples / (time.perf_counter() - started))
     live_rate, cached_rate = (statistics.median(rates[k]) for k in ("live", "cached"))
     print(
