@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 from tfcompress.data.task_data import IntentSlotData
+from tfcompress.data.text_files import read_lines
 from tfcompress.errors import DataError
 
 FILES = ("seq.in", "seq.out", "label")
@@ -41,18 +42,7 @@ def read_intent_slot_dir(path: str | os.PathLike, skip_malformed: bool = False) 
 
 
 def _read_lines(path: Path) -> list[str]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataError(
-            f"{path}: file not found; an intent/slot directory needs {', '.join(FILES)}"
-        ) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise DataError(f"{path}: cannot read ({e}); it must be a UTF-8 text file") from None
-    # Split on "\n" only: splitlines also breaks on characters like U+2028 that may occur
-    # inside an utterance, which would misalign the three files.
-    lines = text.split("\n")
-    return lines[:-1] if lines and lines[-1] == "" else lines
+    return read_lines(path, "file", f"an intent/slot directory needs {', '.join(FILES)}")
 
 
 def _check_line_counts(

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from tfcompress.atomic_write import write_text_atomic
+from tfcompress.data.text_files import read_lines
 from tfcompress.errors import DataError
 
 DEFAULT_RESERVED_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -78,21 +79,7 @@ def write_vocabulary(path: str | os.PathLike, tokens: Sequence[str]) -> None:
 def read_vocabulary(path: str | os.PathLike) -> list[str]:
     """Read a one-token-per-line vocabulary; DataError if missing or empty."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataError(
-            f"{path}: vocabulary file not found; check the path or learn one first"
-        ) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise DataError(
-            f"{path}: cannot read vocabulary ({e}); it must be a UTF-8 text file, one token per line"
-        ) from None
-    # Split on "\n" only: str.splitlines would also split on exotic separators such as
-    # U+2028, which can legitimately be vocabulary tokens.
-    tokens = [line.removesuffix("\r") for line in text.split("\n")]
-    if tokens and tokens[-1] == "":
-        tokens.pop()
+    tokens = read_lines(path, "vocabulary file", "check the path or learn one first")
     if not tokens:
         raise DataError(f"{path}: vocabulary file is empty; it must list one token per line")
     return tokens
