@@ -10,8 +10,9 @@ for ds in "${datasets[@]}"; do
   if [ ! -f "runs/teacher_${ds}_minilm/metrics.json" ]; then
     tfcompress finetune --config "configs/teacher_${ds}_minilm.yaml" > "runs/logs/teacher_${ds}.log" 2>&1
   fi
-  for cfg in configs/peakd/${ds}_*.yaml; do
-    name=$(basename "$cfg" .yaml)
+  for variant in kd sps2 sps2_ptp sps1 ptp1 ptp2; do
+    cfg="configs/peakd/${ds}_${variant}.yaml"
+    name="${ds}_${variant}"
     [ -f "runs/peakd/${name}/metrics.json" ] && continue
     tfcompress distill --config "$cfg" > "runs/logs/${name}.log" 2>&1 || echo "FAILED: $name"
   done
