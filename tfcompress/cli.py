@@ -43,27 +43,26 @@ def _print_results(title, summary, run_dir):
     console.print(f"run directory: {run_dir} (config.yaml, metrics.json, model.keras, history.csv)")
 
 
-def cmd_finetune(args):
-    from tfcompress.training import load_finetune_config, run_finetune
-
+def _run_recipe(args, load_config, run):
     overrides = _parse_overrides(args.set)
     if args.output_dir:
         overrides["output_dir"] = args.output_dir
-    config = load_finetune_config(args.config, overrides)
-    summary = run_finetune(config, overwrite=args.overwrite)
-    _print_results(f"finetune: {args.config}", summary, config.output_dir)
+    config = load_config(args.config, overrides)
+    summary = run(config, overwrite=args.overwrite)
+    _print_results(f"{args.command}: {args.config}", summary, config.output_dir)
+
+
+def cmd_finetune(args):
+    from tfcompress.training import load_finetune_config, run_finetune
+
+    _run_recipe(args, load_finetune_config, run_finetune)
 
 
 def cmd_distill(args):
     from tfcompress.distill.distill_run_config import load_distill_config
     from tfcompress.distill.run_distill import run_distill
 
-    overrides = _parse_overrides(args.set)
-    if args.output_dir:
-        overrides["output_dir"] = args.output_dir
-    config = load_distill_config(args.config, overrides)
-    summary = run_distill(config, overwrite=args.overwrite)
-    _print_results(f"distill: {args.config}", summary, config.output_dir)
+    _run_recipe(args, load_distill_config, run_distill)
 
 
 def cmd_demo(args):

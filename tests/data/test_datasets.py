@@ -47,6 +47,7 @@ def test_classification_shuffle_is_seeded_permutation(tok):
 
     assert rows(True, seed=3) == rows(True, seed=3)
     assert sorted(rows(True, seed=3)) == sorted(rows(False))  # same examples, labels still attached
+    assert rows(True, seed=3) != rows(False)  # and really reordered (fixed seed: not by chance)
 
 
 def tagged_data():

@@ -280,6 +280,7 @@ def run_finetune(config, overwrite=False, callbacks=(), verbose=None):
         "task": config.task,
         "eval": metrics,
         "eval_examples": len(setup.eval),
+        "eval_skipped_malformed": getattr(setup.eval, "skipped", 0),
         "train": {
             "examples": len(setup.train),
             "skipped_malformed": getattr(setup.train, "skipped", 0),
