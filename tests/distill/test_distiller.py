@@ -24,12 +24,12 @@ def _batch(tiny_inputs, n=8):
 
 
 ALL_LOSSES = DistillationConfig(
-    ground_truth=1.0,
-    soft_targets=1.0,
+    ground_truth=0.3,
+    soft_targets=0.7,
     temperature=2.0,
-    hidden=1.0,
-    attention=1.0,
-    embedding=1.0,
+    hidden=2.0,
+    attention=3.0,
+    embedding=0.5,
     layer_map="skip",
 )
 
@@ -52,7 +52,14 @@ def test_losses_match_terms_computed_by_hand(tiny_config, tiny_inputs):
     np.testing.assert_allclose(
         terms["kd_loss"], losses.soft_target_kl(logits, t["logits"], 2.0), rtol=1e-6
     )
-    total = sum(float(terms[k]) for k in terms if k != "loss")
+    weights = {
+        "gt_loss": 0.3,
+        "kd_loss": 0.7,
+        "hidden_loss": 2.0,
+        "attention_loss": 3.0,
+        "embedding_loss": 0.5,
+    }
+    total = sum(weights[k] * float(terms[k]) for k in weights)
     assert float(terms["loss"]) == pytest.approx(total, rel=1e-5)
 
 
@@ -116,3 +123,15 @@ def test_attention_needs_equal_heads(tiny_config):
     student, teacher = _models(tiny_config, {"num_heads": 2})
     with pytest.raises(ConfigError, match="heads"):
         Distiller(student, teacher, DistillationConfig(attention=1.0))
+
+
+def test_one_layer_student_with_skip_map_pairs_nothing(tiny_config):
+    student, teacher = _models(tiny_config, {"num_layers": 1})
+    with pytest.raises(ConfigError, match="pairs no layers"):
+        Distiller(student, teacher, DistillationConfig(hidden=1.0, layer_map="skip"))
+
+
+@pytest.mark.parametrize("layer_map", [[[1, 2, 3]], [1, 2], [["a", 1]]])
+def test_malformed_layer_map_is_a_config_error(layer_map):
+    with pytest.raises(ConfigError, match="layer_map"):
+        DistillationConfig(hidden=1.0, layer_map=layer_map)

@@ -1,7 +1,12 @@
+import json
+
 import keras
+import numpy as np
 import pytest
 
+from tests.training.helpers import SENTIMENT_ROWS
 from tfcompress.distill.distill_run_config import distill_config_from_dict
+from tfcompress.distill.ptp import ptp_labels
 from tfcompress.distill.run_distill import run_distill
 from tfcompress.errors import ConfigError
 from tfcompress.models import get_encoder
@@ -59,12 +64,17 @@ def test_ptp_then_kd_on_classification(finished_classification_run, tmp_path):
         data={"format": "glue", "glue_task": "sst2", "train": str(train), "eval": str(train)},
         student={"num_layers": 1},
         ptp={"variant": "ptp", "threshold": 0.6, "epochs": 1},
-        distillation={"hidden": 1.0, "layer_map": "skip", "temperature": 2.0},
+        distillation={"hidden": 1.0, "layer_map": [[1, 2]], "temperature": 2.0},
     )
     summary = run_distill(distill_config_from_dict(values), verbose=0)
-    assert sum(summary["train"]["ptp"]["label_counts"]) == 32
-    assert len(summary["train"]["ptp"]["label_counts"]) == 4
-    assert 0.0 <= summary["eval"]["accuracy"] <= 1.0
+    (cache,) = (teacher_dir / "distill_cache").glob("*")
+    teacher_logits = np.load(cache / "logits.npy")
+    gold = np.array([label for _, label in SENTIMENT_ROWS])
+    expected = np.bincount(ptp_labels(teacher_logits, gold, 0.6, "ptp"), minlength=4)
+    assert summary["train"]["ptp"]["label_counts"] == expected.tolist()
+    assert json.loads((tmp_path / "ptp" / "ptp.json").read_text()) == summary["train"]["ptp"]
+    student = keras.models.load_model(tmp_path / "ptp" / "model.keras", safe_mode=True)
+    assert student.get_layer("classification_head").dense.kernel.shape[-1] == 2  # task head back
 
 
 @pytest.mark.parametrize(

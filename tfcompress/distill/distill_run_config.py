@@ -8,7 +8,11 @@ from tfcompress.distill.ptp import PTP_LABEL_NAMES
 from tfcompress.errors import ConfigError
 from tfcompress.models.task_models import TASK_TYPES
 from tfcompress.training.config_loading import dataclass_from_dict, read_yaml, resolve_path
-from tfcompress.training.finetune_config import DataConfig, TrainingConfig
+from tfcompress.training.finetune_config import (
+    DataConfig,
+    TrainingConfig,
+    check_task_matches_data,
+)
 
 STUDENT_INITS = ("teacher", "scratch")
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
@@ -34,6 +38,12 @@ class StudentConfig:
             raise ConfigError(f"sps_step: 0 (off), 1 or 2, got {self.sps_step}")
         if self.num_layers <= 0:
             raise ConfigError(f"num_layers: must be positive, got {self.num_layers}")
+        if self.teacher_layers is not None and not all(
+            isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in self.teacher_layers
+        ):
+            raise ConfigError(
+                f"teacher_layers: 0-based teacher block indices, got {self.teacher_layers!r}"
+            )
         for key in ("num_layers", "layer_plan", "vocab_size", "max_length"):
             if key in (self.encoder or {}):
                 raise ConfigError(
@@ -56,6 +66,8 @@ class PTPConfig:
             )
         if not 0.5 <= self.threshold < 1.0:
             raise ConfigError(f"threshold: must be in [0.5, 1), got {self.threshold}")
+        if self.epochs < 1:
+            raise ConfigError(f"epochs: PTP needs at least 1 epoch, got {self.epochs}")
 
 
 @dataclasses.dataclass
@@ -80,6 +92,7 @@ class DistillRunConfig:
             raise ConfigError(
                 f"strategy: {self.strategy!r} unknown; use one of {', '.join(STRATEGIES)}"
             )
+        check_task_matches_data(self.task, self.data)
         if self.ptp.variant and self.task != "classification":
             raise ConfigError("ptp.variant: PTP is defined for sequence classification only")
 

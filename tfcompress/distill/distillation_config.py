@@ -31,6 +31,18 @@ class DistillationConfig:
                 raise ConfigError(f"{key}: a loss weight must be >= 0, got {getattr(self, key)}")
         if self.temperature <= 0:
             raise ConfigError(f"temperature: must be > 0, got {self.temperature}")
+        if not isinstance(self.layer_map, str):
+            valid = isinstance(self.layer_map, list) and all(
+                isinstance(pair, list | tuple)
+                and len(pair) == 2
+                and all(isinstance(v, int) and not isinstance(v, bool) for v in pair)
+                for pair in self.layer_map
+            )
+            if not valid:
+                raise ConfigError(
+                    "layer_map: expected skip, last or a list of [student, teacher] integer "
+                    f"pairs, got {self.layer_map!r}"
+                )
         if not any(
             getattr(self, k)
             for k in ("ground_truth", "soft_targets", "hidden", "attention", "embedding")

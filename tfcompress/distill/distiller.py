@@ -34,13 +34,18 @@ class Distiller(keras.Model):
     Both are task models from `tfcompress.models` (classifier, tagger or joint
     intent + slot). Batches are `(inputs, labels)`; `inputs` may carry cached
     teacher targets under the "teacher" key (see `TeacherCache`), in which case
-    the teacher does not run. Each weighted loss term is its own metric
+    the teacher does not run. Each loss term (unweighted) is its own metric
     (gt_loss, kd_loss, hidden_loss, attention_loss, embedding_loss) next to the
-    total `loss`. Calling the distiller runs the student.
+    weighted total `loss`. Calling the distiller runs the student.
+
+    `gradient_clip_norm` clips the *global* gradient after summing replicas; give the
+    optimizer no clipping of its own (Keras clips per replica, which under
+    MirroredStrategy lets a step grow with the replica count).
     """
 
-    def __init__(self, student, teacher, config=None, **kwargs):
+    def __init__(self, student, teacher, config=None, gradient_clip_norm=None, **kwargs):
         super().__init__(**kwargs)
+        self.gradient_clip_norm = gradient_clip_norm
         self.student = student
         self.teacher = teacher
         self.teacher.trainable = False
@@ -76,6 +81,12 @@ class Distiller(keras.Model):
         pairs = resolve_layer_map(
             c.layer_map, student_config.num_executed_layers, teacher_config.num_executed_layers
         )
+        if not pairs:
+            raise ConfigError(
+                f"distillation.layer_map: {c.layer_map!r} pairs no layers for a "
+                f"{student_config.num_executed_layers}-layer student; give explicit pairs or set "
+                "hidden and attention to 0"
+            )
         if c.attention and student_config.num_heads != teacher_config.num_heads:
             raise ConfigError(
                 f"distillation.attention: the student has {student_config.num_heads} heads, "
@@ -96,7 +107,7 @@ class Distiller(keras.Model):
         return x if self.hidden_projection is None else self.hidden_projection(x)
 
     def compute_losses(self, student_logits, student_features, teacher, labels, padding_mask):
-        """Weighted loss terms as a dict name → scalar; "loss" is their weighted sum."""
+        """Loss terms as a dict name → scalar; "loss" is their weighted sum."""
         c = self.config
         student_heads = keras.tree.flatten(student_logits)
         teacher_heads = keras.tree.flatten(teacher["logits"])
@@ -172,13 +183,32 @@ class Distiller(keras.Model):
             )
             # Replicas' gradients are summed; scaling keeps the step size of one device.
             scaled = terms["loss"] / replicas
-        variables = self.trainable_variables
-        gradients = tape.gradient(scaled, variables)
+        pairs = [
+            (g, v)
+            for g, v in zip(
+                tape.gradient(scaled, self.trainable_variables),
+                self.trainable_variables,
+                strict=True,
+            )
+            if g is not None
+        ]
+        gradients, variables = [g for g, _ in pairs], [v for _, v in pairs]
+        if self.gradient_clip_norm:
+            gradients = self._clip_across_replicas(gradients, replicas)
         self.optimizer.apply(gradients, variables)
         for name, value in terms.items():
             self.trackers[name].update_state(value)
         self._update_accuracy(labels, logits)
         return {m.name: m.result() for m in self.metrics}
+
+    def _clip_across_replicas(self, gradients, replicas):
+        # Sum (= mean, the loss was scaled) over replicas, clip that, and hand each
+        # replica 1/replicas of it: the optimizer's own cross-replica sum restores it.
+        if replicas > 1:
+            context = tf.distribute.get_replica_context()
+            gradients = context.all_reduce(tf.distribute.ReduceOp.SUM, gradients)
+        clipped, _ = tf.clip_by_global_norm(gradients, self.gradient_clip_norm)
+        return [tf.math.scalar_mul(1.0 / replicas, g) for g in clipped]
 
     def test_step(self, data):
         inputs, labels = data[0], data[1]

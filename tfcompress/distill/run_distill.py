@@ -19,16 +19,18 @@ from tfcompress.distill.teacher_run import read_teacher_run
 from tfcompress.models import Encoder, EncoderConfig, build_classifier, get_encoder
 from tfcompress.models.sps import sps_config
 from tfcompress.models.student_init import init_from_teacher
-from tfcompress.training.atomic_model_checkpoint import AtomicModelCheckpoint
 from tfcompress.training.finetune import (
     TaskSetup,
     build_task_model,
+    epoch_steps,
     evaluate,
+    fit_in_run,
     load_task_data,
     make_dataset,
     make_optimizer,
+    run_summary,
+    start_run,
 )
-from tfcompress.training.nan_guard import NaNGuard
 from tfcompress.training.run_directory import RunDirectory
 
 
@@ -57,7 +59,7 @@ def build_student(config, teacher, labels):
     return build_task_model(config.task, encoder, labels)
 
 
-def _data_fingerprint(config, setup, teacher_dir):
+def _data_fingerprint(setup, teacher_dir):
     model_file = teacher_dir / "model.keras"
     texts = hashlib.sha256(repr(_examples_key(setup.train)).encode()).hexdigest()
     return fingerprint(
@@ -82,10 +84,15 @@ def cached_training_data(config, setup, teacher, teacher_dir):
     data, tokenizer and teacher weights, so every student of one teacher on one
     dataset shares it; it is built on first use.
     """
-    key = _data_fingerprint(config, setup, teacher_dir)
+    key = _data_fingerprint(setup, teacher_dir)
     cache = TeacherCache(teacher_dir / "distill_cache" / key)
     if not cache.matches(key):
         cache.build(teacher, make_dataset(config, setup, setup.train, training=False), key)
+    if cache.num_examples != len(setup.train):
+        raise RuntimeError(
+            f"teacher cache {cache.directory} holds {cache.num_examples} examples, "
+            f"the training data {len(setup.train)}"
+        )
     examples = make_dataset(config, setup, setup.train, training=False).unbatch()
     return cache, with_cached_targets(
         examples, cache, config.training.batch_size, shuffle=True, seed=config.seed
@@ -135,23 +142,22 @@ def pretrain_with_teacher_predictions(config, setup, teacher, student, cache, st
 
 def run_distill(config, overwrite=False, callbacks=(), verbose=None):
     """Distils the teacher run into a student; returns (and writes) metrics.json's dict."""
+    # The strategy comes first: multi-worker collectives must be set up before other TF ops.
+    strategy = make_strategy(config.strategy, config.tpu)
     verbose = verbose if verbose is not None else (1 if sys.stdout.isatty() else 2)
     run = RunDirectory(config.output_dir)
     config_dict = json.loads(json.dumps(config.to_dict()))
     resuming = run.check_can_start(config_dict, overwrite)
     keras.utils.set_random_seed(config.seed)
-    teacher_run = read_teacher_run(config.teacher, config.task)
+    teacher_run = read_teacher_run(config.teacher, config.task, config.data)
     train, evaluation = load_task_data(config)
     setup = TaskSetup(train, evaluation, teacher_run.labels, teacher_run.tokenizer)
-    strategy = make_strategy(config.strategy, config.tpu)
     with strategy.scope():
         teacher = teacher_run.load_model()
         student = build_student(config, teacher, setup.labels)
         Distiller(student, teacher, config.distillation)  # validates maps and widths up front
 
-    run.start(config_dict, overwrite=overwrite, resuming=resuming)
-    run.write_text("vocab.txt", "\n".join(setup.tokenizer.vocab) + "\n")
-    run.write_json("labels.json", setup.labels)
+    start_run(run, config_dict, setup, overwrite, resuming)
     started = time.perf_counter()
     cache = None
     if config.cache_teacher and not config.distillation.needs_intermediate_features:
@@ -160,64 +166,45 @@ def run_distill(config, overwrite=False, callbacks=(), verbose=None):
         train_ds = make_dataset(config, setup, setup.train, training=True)
     cache_seconds = time.perf_counter() - started
     ptp_summary = None
-    if config.ptp.variant and not resuming:
-        student, ptp_summary = pretrain_with_teacher_predictions(
-            config, setup, teacher, student, cache, strategy, verbose
-        )
+    if config.ptp.variant:
+        if resuming and (run.path / "ptp.json").is_file():
+            ptp_summary = json.loads((run.path / "ptp.json").read_text())
+        else:
+            student, ptp_summary = pretrain_with_teacher_predictions(
+                config, setup, teacher, student, cache, strategy, verbose
+            )
+            run.write_json("ptp.json", ptp_summary)
 
-    steps_per_epoch = config.training.steps_per_epoch or math.ceil(
-        len(setup.train) / config.training.batch_size
-    )
-    if config.training.steps_per_epoch:
-        train_ds = train_ds.repeat()
+    steps_per_epoch, train_ds = epoch_steps(config, train_ds, len(setup.train))
     with strategy.scope():
-        distiller = Distiller(student, teacher, config.distillation)
-        distiller.compile(make_optimizer(config.training, steps_per_epoch * config.training.epochs))
-    started = time.perf_counter()
-    history = distiller.fit(
+        distiller = Distiller(student, teacher, config.distillation, gradient_clip_norm=1.0)
+        distiller.compile(
+            make_optimizer(
+                config.training, steps_per_epoch * config.training.epochs, clip_norm=None
+            )
+        )
+    history, seconds = fit_in_run(
+        distiller,
         train_ds,
-        epochs=config.training.epochs,
-        steps_per_epoch=steps_per_epoch,
-        shuffle=False,
-        verbose=verbose,
-        callbacks=[
-            keras.callbacks.BackupAndRestore(str(run.backup_dir), delete_checkpoint=False),
-            keras.callbacks.CSVLogger(str(run.history_path), append=True),
-            AtomicModelCheckpoint(run.checkpoint_path, model=student),
-            NaNGuard(),
-            *callbacks,
-        ],
+        config,
+        run,
+        steps_per_epoch,
+        callbacks,
+        verbose,
+        checkpoint_model=student,
     )
-    train_seconds = time.perf_counter() - started
     metrics = evaluate(student, config, setup, make_dataset(config, setup, setup.eval, False))
     run.save_model(student)
-    encoder = get_encoder(student)
-    epochs_run = len(history.history.get("loss", []))
-    summary = {
-        "task": config.task,
-        "eval": metrics,
-        "eval_examples": len(setup.eval),
-        "teacher": {
-            "run": str(teacher_run.directory),
-            "eval": teacher_run.metrics["eval"],
-            "parameters": int(teacher.count_params()),
-        },
-        "train": {
-            "examples": len(setup.train),
-            "epochs_this_session": epochs_run,
-            "steps_this_session": epochs_run * steps_per_epoch,
-            "wall_time_s": round(train_seconds, 1),
-            "teacher_cache_s": round(cache_seconds, 1) if cache is not None else None,
-            "final_loss": float(history.history["loss"][-1]) if epochs_run else None,
-            "replicas": strategy.num_replicas_in_sync,
-            "ptp": ptp_summary,
-        },
-        "model": {
-            "parameters": int(student.count_params()),
-            "float32_mb": round(student.count_params() * 4 / 2**20, 2),
-            "executed_layers": encoder.config.num_executed_layers,
-            "encoder": encoder.config.to_dict(),
-        },
+    summary = run_summary(config, setup, student, metrics, history, steps_per_epoch, seconds)
+    summary["teacher"] = {
+        "run": str(teacher_run.directory),
+        "eval": teacher_run.metrics["eval"],
+        "parameters": int(teacher.count_params()),
     }
+    summary["train"].update(
+        teacher_cache_s=round(cache_seconds, 1) if cache is not None else None,
+        replicas=strategy.num_replicas_in_sync,
+        ptp=ptp_summary,
+    )
     run.finish(summary)
     return summary

@@ -24,8 +24,9 @@ class TeacherRun:
         return keras.models.load_model(self.directory / "model.keras", safe_mode=True)
 
 
-def read_teacher_run(directory, task):
-    """Reads a finished finetune run directory, checking it fits `task`."""
+def read_teacher_run(directory, task, data=None):
+    """Reads a finished finetune run directory, checking it fits `task` (and the GLUE task
+    of `data`, a DataConfig)."""
     directory = Path(directory)
     needed = ("model.keras", "metrics.json", "config.yaml", "vocab.txt", "labels.json")
     missing = [name for name in needed if not (directory / name).is_file()]
@@ -38,6 +39,11 @@ def read_teacher_run(directory, task):
     if config.get("task") != task:
         raise ConfigError(
             f"teacher: {directory} was trained for task {config.get('task')!r}, not {task!r}"
+        )
+    teacher_glue = config.get("data", {}).get("glue_task")
+    if data is not None and data.format == "glue" and teacher_glue != data.glue_task:
+        raise ConfigError(
+            f"teacher: {directory} was fine-tuned on {teacher_glue!r}, the data is {data.glue_task!r}"
         )
     tokenizer = WordPieceTokenizer.from_vocab_file(
         directory / "vocab.txt",

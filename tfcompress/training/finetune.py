@@ -32,6 +32,7 @@ from tfcompress.models import (
     build_classifier,
     build_intent_slot_model,
     build_tagger,
+    get_encoder,
     load_hf_encoder,
 )
 from tfcompress.models.hf_checkpoint import checkpoint_lower_case, read_hf_config
@@ -163,8 +164,9 @@ def _losses_and_metrics(task):
     return losses, {"intent_logits": ["accuracy"]}
 
 
-def make_optimizer(t, total_steps):
-    """AdamW with linear warmup then cosine decay, clipped, no decay on biases/LayerNorm."""
+def make_optimizer(t, total_steps, clip_norm=1.0):
+    """AdamW with linear warmup then cosine decay, no decay on biases/LayerNorm, and
+    gradients clipped to `clip_norm` (None: no clipping; the Distiller clips itself)."""
     warmup = int(total_steps * t.warmup_ratio)
     schedule = keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=0.0 if warmup else t.learning_rate,
@@ -173,7 +175,7 @@ def make_optimizer(t, total_steps):
         warmup_steps=warmup,
     )
     optimizer = keras.optimizers.AdamW(
-        schedule, weight_decay=t.weight_decay, epsilon=1e-6, global_clipnorm=1.0
+        schedule, weight_decay=t.weight_decay, epsilon=1e-6, global_clipnorm=clip_norm
     )
     # BERT practice: no weight decay on biases and LayerNorm parameters.
     optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
@@ -227,6 +229,68 @@ def evaluate(model, config, setup, dataset):
     }
 
 
+def epoch_steps(config, train_ds, num_examples):
+    """(steps per epoch, dataset): a fixed `steps_per_epoch` needs a repeating dataset."""
+    if config.training.steps_per_epoch:
+        return config.training.steps_per_epoch, train_ds.repeat()
+    return math.ceil(num_examples / config.training.batch_size), train_ds
+
+
+def fit_in_run(
+    model, train_ds, config, run, steps_per_epoch, callbacks=(), verbose=None, checkpoint_model=None
+):
+    """`model.fit` with the run directory's callbacks: resumable backup, CSV history, an
+    epoch checkpoint of `checkpoint_model` (default `model`), and the NaN guard.
+    Returns (history, seconds)."""
+    started = time.perf_counter()
+    history = model.fit(
+        train_ds,
+        epochs=config.training.epochs,
+        steps_per_epoch=steps_per_epoch,
+        shuffle=False,  # the tf.data pipeline shuffles
+        verbose=verbose if verbose is not None else (1 if sys.stdout.isatty() else 2),
+        callbacks=[
+            keras.callbacks.BackupAndRestore(str(run.backup_dir), delete_checkpoint=False),
+            keras.callbacks.CSVLogger(str(run.history_path), append=True),
+            AtomicModelCheckpoint(run.checkpoint_path, model=checkpoint_model),
+            NaNGuard(),
+            *callbacks,
+        ],
+    )
+    return history, time.perf_counter() - started
+
+
+def run_summary(config, setup, model, metrics, history, steps_per_epoch, seconds):
+    """The common part of metrics.json for a finished run."""
+    epochs_run = len(history.history.get("loss", []))
+    return {
+        "task": config.task,
+        "eval": metrics,
+        "eval_examples": len(setup.eval),
+        "eval_skipped_malformed": getattr(setup.eval, "skipped", 0),
+        "train": {
+            "examples": len(setup.train),
+            "skipped_malformed": getattr(setup.train, "skipped", 0),
+            "epochs_this_session": epochs_run,
+            "steps_this_session": epochs_run * steps_per_epoch,
+            "wall_time_s": round(seconds, 1),
+            "final_loss": float(history.history["loss"][-1]) if epochs_run else None,
+        },
+        "model": {
+            "parameters": int(model.count_params()),
+            "float32_mb": round(model.count_params() * 4 / 2**20, 2),
+            "executed_layers": get_encoder(model).config.num_executed_layers,
+            "encoder": get_encoder(model).config.to_dict(),
+        },
+    }
+
+
+def start_run(run, config_dict, setup, overwrite, resuming):
+    run.start(config_dict, overwrite=overwrite, resuming=resuming)
+    run.write_text("vocab.txt", "\n".join(setup.tokenizer.vocab) + "\n")
+    run.write_json("labels.json", setup.labels)
+
+
 def run_finetune(config, overwrite=False, callbacks=(), verbose=None):
     """Trains, evaluates and saves; returns the metrics dict also written to metrics.json.
 
@@ -245,55 +309,15 @@ def run_finetune(config, overwrite=False, callbacks=(), verbose=None):
         setup.labels,
         dropout=config.model.head_dropout,
     )
-    train_ds = make_dataset(config, setup, setup.train, training=True)
-    eval_ds = make_dataset(config, setup, setup.eval, training=False)
-    steps_per_epoch = config.training.steps_per_epoch or math.ceil(
-        len(setup.train) / config.training.batch_size
+    steps_per_epoch, train_ds = epoch_steps(
+        config, make_dataset(config, setup, setup.train, training=True), len(setup.train)
     )
-    if config.training.steps_per_epoch:
-        train_ds = train_ds.repeat()
     compile_for_finetuning(model, config, steps_per_epoch * config.training.epochs)
 
-    run.start(config_dict, overwrite=overwrite, resuming=resuming)
-    run.write_text("vocab.txt", "\n".join(setup.tokenizer.vocab) + "\n")
-    run.write_json("labels.json", setup.labels)
-    started = time.perf_counter()
-    history = model.fit(
-        train_ds,
-        epochs=config.training.epochs,
-        steps_per_epoch=steps_per_epoch,
-        shuffle=False,  # the tf.data pipeline shuffles
-        verbose=verbose if verbose is not None else (1 if sys.stdout.isatty() else 2),
-        callbacks=[
-            keras.callbacks.BackupAndRestore(str(run.backup_dir), delete_checkpoint=False),
-            keras.callbacks.CSVLogger(str(run.history_path), append=True),
-            AtomicModelCheckpoint(run.checkpoint_path),
-            NaNGuard(),
-            *callbacks,
-        ],
-    )
-    train_seconds = time.perf_counter() - started
-    metrics = evaluate(model, config, setup, eval_ds)
+    start_run(run, config_dict, setup, overwrite, resuming)
+    history, seconds = fit_in_run(model, train_ds, config, run, steps_per_epoch, callbacks, verbose)
+    metrics = evaluate(model, config, setup, make_dataset(config, setup, setup.eval, False))
     run.save_model(model)
-    epochs_run = len(history.history.get("loss", []))
-    summary = {
-        "task": config.task,
-        "eval": metrics,
-        "eval_examples": len(setup.eval),
-        "eval_skipped_malformed": getattr(setup.eval, "skipped", 0),
-        "train": {
-            "examples": len(setup.train),
-            "skipped_malformed": getattr(setup.train, "skipped", 0),
-            "epochs_this_session": epochs_run,
-            "steps_this_session": epochs_run * steps_per_epoch,
-            "wall_time_s": round(train_seconds, 1),
-            "final_loss": float(history.history["loss"][-1]) if epochs_run else None,
-        },
-        "model": {
-            "parameters": int(model.count_params()),
-            "float32_mb": round(model.count_params() * 4 / 2**20, 2),
-            "encoder": model.get_layer("encoder").config.to_dict(),
-        },
-    }
+    summary = run_summary(config, setup, model, metrics, history, steps_per_epoch, seconds)
     run.finish(summary)
     return summary

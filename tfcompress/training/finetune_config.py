@@ -113,6 +113,13 @@ class TrainingConfig:
             raise ConfigError(f"warmup_ratio: must be in [0, 1), got {self.warmup_ratio}")
 
 
+def check_task_matches_data(task, data):
+    if task == "classification" and data.format != "glue":
+        raise ConfigError("data.format: classification reads GLUE TSV files; use format glue")
+    if task != "classification" and data.format == "glue":
+        raise ConfigError(f"data.format: task {task!r} needs intent_slot or synthetic data")
+
+
 @dataclasses.dataclass
 class FinetuneConfig:
     task: str
@@ -125,12 +132,7 @@ class FinetuneConfig:
     def __post_init__(self):
         if self.task not in TASK_TYPES:
             raise ConfigError(f"task: {self.task!r} unknown; use one of {', '.join(TASK_TYPES)}")
-        if self.task == "classification" and self.data.format != "glue":
-            raise ConfigError("data.format: classification reads GLUE TSV files; use format glue")
-        if self.task != "classification" and self.data.format == "glue":
-            raise ConfigError(
-                f"data.format: task {self.task!r} needs intent_slot or synthetic data"
-            )
+        check_task_matches_data(self.task, self.data)
 
     def to_dict(self):
         return dataclasses.asdict(self)
