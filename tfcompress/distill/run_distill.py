@@ -125,8 +125,10 @@ def pretrain_with_teacher_predictions(config, setup, teacher, student, cache, st
     steps = math.ceil(len(data) / config.training.batch_size) * ptp.epochs
     with strategy.scope():
         ptp_model = build_classifier(encoder, len(PTP_LABEL_NAMES[ptp.variant]), name="ptp")
+        # Keras clips per replica, which would scale steps with the replica count.
+        clip = 1.0 if strategy.num_replicas_in_sync == 1 else None
         ptp_model.compile(
-            make_optimizer(config.training, steps),
+            make_optimizer(config.training, steps, clip_norm=clip),
             keras.losses.SparseCategoricalCrossentropy(from_logits=True),
             metrics=["accuracy"],
         )
