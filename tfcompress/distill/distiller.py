@@ -70,7 +70,12 @@ class Distiller(keras.Model):
             if getattr(self.config, key)
         ]
         self.trackers = {name: keras.metrics.Mean(name=name) for name in self.loss_names}
-        self.accuracy = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+        # Sequence-level accuracy (classifier logits or the joint model's intent); a
+        # token tagger has none, and slot quality is scored on words after training.
+        output = student.output
+        self.accuracy = None
+        if isinstance(output, dict) or len(output.shape) == 2:
+            self.accuracy = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
         # Student, teacher and projection are built; BackupAndRestore needs the flag.
         self.built = True
 
@@ -98,7 +103,7 @@ class Distiller(keras.Model):
 
     @property
     def metrics(self):
-        return [*self.trackers.values(), self.accuracy]
+        return [*self.trackers.values()] + ([self.accuracy] if self.accuracy else [])
 
     def call(self, inputs, training=None):
         return self.student(inputs, training=training)
@@ -166,11 +171,11 @@ class Distiller(keras.Model):
         return model_inputs, cached
 
     def _update_accuracy(self, labels, logits):
-        # Sequence-level accuracy: the classifier's logits or the joint model's intent.
+        if self.accuracy is None:
+            return
         if isinstance(logits, dict):
             labels, logits = labels["intent_logits"], logits["intent_logits"]
-        if len(logits.shape) == 2:
-            self.accuracy.update_state(labels, logits)
+        self.accuracy.update_state(labels, logits)
 
     def train_step(self, data):
         inputs, labels = data[0], data[1]
@@ -220,4 +225,4 @@ class Distiller(keras.Model):
         )
         self.trackers["loss"].update_state(gt)
         self._update_accuracy(labels, logits)
-        return {m.name: m.result() for m in (self.trackers["loss"], self.accuracy)}
+        return {m.name: m.result() for m in (self.trackers["loss"], self.accuracy) if m is not None}
