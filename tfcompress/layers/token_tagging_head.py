@@ -2,41 +2,25 @@
 
 import keras
 
-from tfcompress.layers.initializers import fresh_initializer
+from tfcompress.layers.classification_head import ClassificationHead
 
 
 @keras.saving.register_keras_serializable(package="tfcompress")
-class TokenTaggingHead(keras.layers.Layer):
-    """dropout → dense: sequence output [B, S, H] → logits [B, S, num_tags]."""
+class TokenTaggingHead(ClassificationHead):
+    """dropout → dense: sequence output [B, S, H] → logits [B, S, num_tags].
+
+    The same computation as `ClassificationHead` (dense layers act on the last
+    axis), applied to every token instead of the pooled output.
+    """
 
     def __init__(self, num_tags, dropout=0.1, kernel_initializer="glorot_uniform", **kwargs):
-        super().__init__(**kwargs)
-        self.num_tags = int(num_tags)
-        self.dropout_rate = float(dropout)
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.dropout = keras.layers.Dropout(self.dropout_rate)
-        self.dense = keras.layers.Dense(
-            self.num_tags,
-            kernel_initializer=fresh_initializer(self.kernel_initializer),
-            name="logits",
-        )
+        super().__init__(num_tags, dropout, kernel_initializer, **kwargs)
 
-    def build(self, input_shape):
-        self.dense.build(input_shape)
-
-    def call(self, sequence_output, training=None):
-        return self.dense(self.dropout(sequence_output, training=training))
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape[:-1]) + (self.num_tags,)
+    @property
+    def num_tags(self):
+        return self.num_classes
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {
-                "num_tags": self.num_tags,
-                "dropout": self.dropout_rate,
-                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-            }
-        )
+        config["num_tags"] = config.pop("num_classes")
         return config
