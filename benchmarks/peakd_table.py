@@ -44,7 +44,7 @@ def table(root, dataset):
         "| model | params | layers run | dev score (%) | training | KD wall time (min) |",
         "|---|---|---|---|---|---|",
         f"| teacher (MiniLM-L6-H384) | {teacher['parameters'] / 1e6:.2f}M | 6 "
-        f"| {_score(teacher['eval'])} | see teacher row in results.md | |",
+        f"| {_score(teacher['eval'])} | see Teachers above | |",
     ]
     return "\n".join(head + rows) + "\n"
 
