@@ -98,6 +98,14 @@ def cmd_demo(args):
     )
 
 
+def cmd_report(args):
+    from tfcompress.reporting import build_report
+    from tfcompress.reporting.console import print_report
+
+    result = build_report(args.run_dirs, args.output_dir, threads=args.threads, metric=args.metric)
+    print_report(result, args.threads)
+
+
 def _add_run_arguments(parser):
     parser.add_argument("--config", required=True, help="YAML recipe (see configs/)")
     parser.add_argument("--output-dir", help="override output_dir")
@@ -133,6 +141,13 @@ def build_parser():
         "--overwrite", action="store_true", help="retrain both stages, replacing earlier runs"
     )
     demo.set_defaults(func=cmd_demo)
+
+    report = sub.add_parser("report", help="accuracy vs size and latency of runs and exports")
+    report.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="finished run directories")
+    report.add_argument("--output-dir", default="reports", help="where report.md/.png go")
+    report.add_argument("--threads", type=int, default=1, help="latency at this thread count")
+    report.add_argument("--metric", help="score to plot (default: accuracy, else intent_accuracy)")
+    report.set_defaults(func=cmd_report)
     return parser
 
 
