@@ -124,6 +124,14 @@ class WordPieceTokenizer:
         ids = self._wordpieces(tf.constant([text]))[0].numpy()
         return [self._vocab[i] for i in ids]
 
+    def wordpiece_ids(self, texts) -> tf.RaggedTensor:
+        """Wordpiece ids [B, (P)] of a batch of strings, unpacked: no [CLS]/[SEP], no trimming.
+
+        For packers other than `__call__`: the TFLite text model packs these with dense ops
+        (tfcompress.export.text_model) and is parity-checked against `__call__`.
+        """
+        return self._wordpieces(texts)
+
     def _wordpieces(self, texts) -> tf.RaggedTensor:
         texts = tf.convert_to_tensor(texts, dtype=tf.string)
         return self._tokenizer.tokenize(texts)
