@@ -7,6 +7,7 @@ import sys
 import yaml
 
 from tfcompress.errors import ConfigError, TfcompressError
+from tfcompress.export import EXPORT_MODES
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -106,6 +107,58 @@ def cmd_report(args):
     print_report(result, args.threads)
 
 
+def cmd_export(args):
+    from tfcompress.export.run_export import export_run
+
+    for mode in args.mode:
+        output = args.output if len(args.mode) == 1 else None
+        float_ops = None if args.float_ops is None else [o for o in args.float_ops.split(",") if o]
+        report = export_run(
+            args.run_dir,
+            mode,
+            output=output,
+            representative_examples=args.calibration_examples,
+            verify_examples=args.verify_examples,
+            min_agreement=args.min_agreement,
+            max_abs_diff=args.max_abs_diff,
+            float_ops=float_ops,
+        )
+        _print_export(report)
+        if args.profile:
+            _print_profile(report["tflite_path"], args.threads)
+
+
+def _print_export(report):
+    from rich.console import Console
+    from rich.table import Table
+
+    parity = report["parity"]
+    table = Table(title=f"export {report['mode']}: {report['tflite_path']}")
+    table.add_column("")
+    table.add_column("value", justify="right")
+    table.add_row("size (MB)", f"{report['size_bytes'] / 2**20:.2f}")
+    table.add_row("float compute ops", ", ".join(report["float_ops"]) or "none")
+    for name, agreement in parity["argmax_agreement"].items():
+        table.add_row(f"{name} argmax agreement", f"{agreement:.4f}")
+        table.add_row(f"{name} max abs diff", f"{parity['max_abs_diff'][name]:.3g}")
+    for name, value in report["accuracy"].items():
+        keras_value = report["keras_accuracy"][name]
+        table.add_row(f"{name} TFLite / Keras", f"{value:.4f} / {keras_value:.4f}")
+    table.add_row("verification examples", str(parity["examples"]))
+    Console().print(table)
+
+
+def _print_profile(path, threads):
+    from pathlib import Path
+
+    from tfcompress.atomic_write import write_text_atomic
+    from tfcompress.export.op_profile import format_profile, profile_ops
+
+    profile = format_profile(profile_ops(Path(path).read_bytes(), num_threads=threads))
+    write_text_atomic(Path(path).with_suffix(".profile.md"), profile + "\n")
+    print(profile)
+
+
 def _add_run_arguments(parser):
     parser.add_argument("--config", required=True, help="YAML recipe (see configs/)")
     parser.add_argument("--output-dir", help="override output_dir")
@@ -148,6 +201,26 @@ def build_parser():
     report.add_argument("--threads", type=int, default=1, help="latency at this thread count")
     report.add_argument("--metric", help="score to plot (default: accuracy, else intent_accuracy)")
     report.set_defaults(func=cmd_report)
+
+    export = sub.add_parser("export", help="convert a run's model to TFLite and verify it")
+    export.add_argument("run_dir", metavar="RUN_DIR", help="a finished finetune/distill run")
+    export.add_argument(
+        "--mode", nargs="+", default=["int8"], choices=EXPORT_MODES, help="one or more modes"
+    )
+    export.add_argument("--output", help="the .tflite path (default RUN_DIR/export/MODE.tflite)")
+    export.add_argument("--calibration-examples", type=int, default=128)
+    export.add_argument(
+        "--verify-examples", type=int, default=256, help="eval examples to check (0: all)"
+    )
+    export.add_argument("--min-agreement", type=float, help="argmax agreement needed to pass")
+    export.add_argument("--max-abs-diff", type=float, help="largest logit difference allowed")
+    export.add_argument(
+        "--float-ops",
+        help="int8: comma-separated TFLite ops kept in float ('' for none: every op int8)",
+    )
+    export.add_argument("--profile", action="store_true", help="per-op latency profile")
+    export.add_argument("--threads", type=int, default=1, help="threads for --profile")
+    export.set_defaults(func=cmd_export)
     return parser
 
 

@@ -4,6 +4,7 @@ from tfcompress.layers.activations import SUPPORTED_ACTIVATIONS, get_activation
 from tfcompress.layers.bert_embeddings import BertEmbeddings
 from tfcompress.layers.classification_head import ClassificationHead
 from tfcompress.layers.joint_intent_slot_head import JointIntentSlotHead
+from tfcompress.layers.layer_norm import LayerNorm
 from tfcompress.layers.masked_lm_head import MaskedLMHead
 from tfcompress.layers.multi_head_self_attention import MultiHeadSelfAttention
 from tfcompress.layers.quantized_dense import QuantizedDense
@@ -17,6 +18,7 @@ __all__ = [
     "BertEmbeddings",
     "ClassificationHead",
     "JointIntentSlotHead",
+    "LayerNorm",
     "MaskedLMHead",
     "MultiHeadSelfAttention",
     "QuantizedDense",

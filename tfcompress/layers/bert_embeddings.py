@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from tfcompress.layers.initializers import fresh_initializer
+from tfcompress.layers.layer_norm import LayerNorm
 from tfcompress.layers.quantized_dense import QuantizedDense
 from tfcompress.layers.quantizer import clone_quantizer, serialize_quantizer
 
@@ -50,9 +51,7 @@ class BertEmbeddings(keras.layers.Layer):
                 kernel_initializer=fresh_initializer(self.initializer),
                 name="embedding_projection",
             )
-        self.layer_norm = keras.layers.LayerNormalization(
-            epsilon=self.layer_norm_epsilon, name="embeddings_layer_norm"
-        )
+        self.layer_norm = LayerNorm(epsilon=self.layer_norm_epsilon, name="embeddings_layer_norm")
         self.dropout = keras.layers.Dropout(self.dropout_rate)
 
     def build(self, input_shape=None):
@@ -86,11 +85,11 @@ class BertEmbeddings(keras.layers.Layer):
 
     def call(self, token_ids, segment_ids, training=None):
         seq_len = ops.shape(token_ids)[1]
-        words = ops.take(self.word_table(training), token_ids, axis=0)
+        words = _gather_rows(self.word_table(training), token_ids)
         if self.projection is not None:
             words = self.projection(words, training=training)
         positions = ops.expand_dims(self.position_embeddings[:seq_len], 0)
-        segments = ops.take(self.segment_embeddings, segment_ids, axis=0)
+        segments = _gather_rows(self.segment_embeddings, segment_ids)
         embedded = self.layer_norm(words + positions + segments)
         return self.dropout(embedded, training=training)
 
@@ -113,3 +112,13 @@ class BertEmbeddings(keras.layers.Layer):
             }
         )
         return config
+
+
+def _gather_rows(table, ids):
+    """`table[ids]`. On TensorFlow a plain gather: `ops.take` adds negative-index wrapping
+    (LESS/ADD/SELECT on the ids) that TFLite's int16x8 calibration cannot handle."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.gather(table, ids)
+    return ops.take(table, ids, axis=0)

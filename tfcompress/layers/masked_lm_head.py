@@ -5,6 +5,7 @@ from keras import ops
 
 from tfcompress.layers.activations import get_activation
 from tfcompress.layers.initializers import fresh_initializer
+from tfcompress.layers.layer_norm import LayerNorm
 
 
 @keras.saving.register_keras_serializable(package="tfcompress")
@@ -38,9 +39,7 @@ class MaskedLMHead(keras.layers.Layer):
             kernel_initializer=fresh_initializer(self.kernel_initializer),
             name="transform",
         )
-        self.layer_norm = keras.layers.LayerNormalization(
-            epsilon=self.layer_norm_epsilon, name="transform_layer_norm"
-        )
+        self.layer_norm = LayerNorm(epsilon=self.layer_norm_epsilon, name="transform_layer_norm")
 
     def build(self, sequence_output_shape, mask_positions_shape=None, word_table_shape=None):
         self.transform.build(sequence_output_shape)

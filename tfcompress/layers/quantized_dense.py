@@ -61,7 +61,7 @@ class QuantizedDense(keras.layers.Layer):
     def call(self, inputs, training=None):
         x = self.input_quantizer(inputs, training, self.input_quantizer_weights)
         kernel = self.kernel_quantizer(self.kernel, training, self.kernel_quantizer_weights)
-        y = ops.matmul(x, kernel)
+        y = _matmul_last_axis(x, kernel)
         if self.bias is not None:
             y = y + self.bias
         return self._activation_fn(y)
@@ -83,3 +83,17 @@ class QuantizedDense(keras.layers.Layer):
             }
         )
         return config
+
+
+def _matmul_last_axis(x, kernel):
+    """`x @ kernel` over the last axis, as one rank-2 matmul when the leading dims are static.
+
+    A rank-3 `matmul` traces to `Shape`/`Gather`/`ReduceProd` ops that compute the flattened
+    shape at run time; with static shapes the flatten/unflatten is two constant `Reshape`s
+    around one FULLY_CONNECTED in TFLite, which XNNPACK runs as a single GEMM.
+    """
+    leading = tuple(x.shape[:-1])
+    if len(leading) < 2 or any(d is None for d in leading[1:]):
+        return ops.matmul(x, kernel)
+    flat = ops.matmul(ops.reshape(x, (-1, x.shape[-1])), kernel)
+    return ops.reshape(flat, (-1, *leading[1:], kernel.shape[-1]))

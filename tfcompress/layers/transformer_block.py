@@ -3,6 +3,7 @@
 import keras
 
 from tfcompress.layers.initializers import fresh_initializer
+from tfcompress.layers.layer_norm import LayerNorm
 from tfcompress.layers.multi_head_self_attention import MultiHeadSelfAttention
 from tfcompress.layers.quantized_dense import QuantizedDense
 from tfcompress.layers.quantizer import clone_quantizer, serialize_quantizer
@@ -68,7 +69,7 @@ class TransformerBlock(keras.layers.Layer):
             self._reuse_feedforward(share_from)
 
     def _create_feedforward(self):
-        self.attention_layer_norm = keras.layers.LayerNormalization(
+        self.attention_layer_norm = LayerNorm(
             epsilon=self.layer_norm_epsilon, name="attention_layer_norm"
         )
         self.intermediate_dense = QuantizedDense(
@@ -86,7 +87,7 @@ class TransformerBlock(keras.layers.Layer):
             kernel_quantizer=self.weight_quantizer,
             name="output",
         )
-        self.output_layer_norm = keras.layers.LayerNormalization(
+        self.output_layer_norm = LayerNorm(
             epsilon=self.layer_norm_epsilon, name="output_layer_norm"
         )
 

@@ -35,6 +35,8 @@ class UniformQuantizer(Quantizer):
         return 0, 2**self.bits - 1
 
     def __call__(self, x, training, weights):
+        if not training and keras.backend.backend() == "tensorflow":
+            return self._tf_fake_quant(x)
         qn, qp = self.levels
         step = self.clip_value / qp
         clipped = ops.clip(x / step, -qn, qp)
@@ -42,6 +44,16 @@ class UniformQuantizer(Quantizer):
         # Straight-through estimator: forward uses the rounded value, backward
         # sees d(clipped * step)/dx, i.e. 1 inside the range and 0 outside.
         return clipped * step + ops.stop_gradient(quantized - clipped * step)
+
+    def _tf_fake_quant(self, x):
+        # The same grid as TensorFlow's FakeQuant op, which the TFLite converter turns into
+        # the tensor's int8 scale: a model trained with this quantizer exports as QAT.
+        import tensorflow as tf
+
+        low = -self.clip_value if self.signed else 0.0
+        return tf.quantization.fake_quant_with_min_max_args(
+            x, min=low, max=self.clip_value, num_bits=self.bits, narrow_range=self.signed
+        )
 
     def get_config(self):
         return {"bits": self.bits, "clip_value": self.clip_value, "signed": self.signed}

@@ -1,0 +1,59 @@
+import numpy as np
+import pytest
+
+SEQ = 16
+VOCAB = 60
+
+
+def make_batch(rng, n):
+    """Class = whether token 7 occurs: learnable in a few steps, so logits are decisive."""
+    ids = rng.integers(8, VOCAB, (n, SEQ)).astype("int32")
+    labels = rng.integers(0, 2, n)
+    ids[labels == 1, 3] = 7
+    mask = np.ones((n, SEQ), "int32")
+    mask[:, 12:] = 0
+    ids *= mask
+    inputs = {"token_ids": ids, "segment_ids": np.zeros_like(ids), "padding_mask": mask}
+    return inputs, labels
+
+
+def build_tiny_classifier(**quantizers):
+    from tfcompress.models import Encoder, EncoderConfig, build_classifier
+
+    config = EncoderConfig(
+        vocab_size=VOCAB,
+        hidden_size=32,
+        num_layers=2,
+        num_heads=2,
+        intermediate_size=64,
+        max_length=SEQ,
+        dropout=0.0,
+        attention_dropout=0.0,
+    )
+    return build_classifier(Encoder(config, **quantizers), 2, sequence_length=SEQ, dropout=0.0)
+
+
+def train_briefly(model, seed=0):
+    import keras
+
+    rng = np.random.default_rng(seed)
+    x, y = make_batch(rng, 512)
+    model.compile(
+        optimizer=keras.optimizers.Adam(3e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    model.fit(x, y, batch_size=32, epochs=4, verbose=0)
+    return model
+
+
+@pytest.fixture(scope="session")
+def tiny_classifier():
+    return train_briefly(build_tiny_classifier())
+
+
+@pytest.fixture(scope="session")
+def export_data():
+    rng = np.random.default_rng(1)
+    calibration = [make_batch(rng, 16)[0] for _ in range(4)]
+    verification = [make_batch(rng, 32)[0] for _ in range(2)]
+    return calibration, verification

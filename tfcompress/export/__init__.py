@@ -1,0 +1,6 @@
+"""TFLite export: conversion modes, parity verification, op reports, in-graph tokenizer.
+
+Kept free of TensorFlow imports so the CLI can list the modes without loading TensorFlow.
+"""
+
+EXPORT_MODES = ("float", "float16", "dynamic", "int8", "int16x8", "qat")

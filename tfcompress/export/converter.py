@@ -1,0 +1,136 @@
+"""Keras model → `.tflite` bytes in one of the export modes.
+
+Every mode goes through a SavedModel with a batch-1, fixed-length input signature: Keras 3
+models converted with `from_concrete_functions` keep unfrozen variables (NaN outputs), and a
+static signature leaves no shape arithmetic in the graph.
+"""
+
+import contextlib
+import os
+import tempfile
+
+import tensorflow as tf
+
+from tfcompress.errors import ConfigError
+from tfcompress.export import EXPORT_MODES
+
+# Run in float between the int8 matmuls (measured in docs/results.md, "Where the time goes"):
+# TFLite's int8 kernels for these are reference code outside XNNPACK (BATCH_MATMUL alone was
+# 65% of a full-int8 encoder), while XNNPACK runs them in float for less than the
+# quantize/dequantize pairs around them cost.
+FLOAT_ISLAND_OPS = (
+    "BATCH_MATMUL",
+    "SOFTMAX",
+    "MEAN",
+    "SQUARED_DIFFERENCE",
+    "RSQRT",
+    "MUL",
+    "ADD",
+    "SUB",
+    "GELU",
+    "TANH",
+)
+
+
+def input_signature(model, sequence_length=None):
+    """`{name: TensorSpec([1, S], int32)}` for the model's named inputs."""
+    specs = {}
+    for tensor in model.inputs:
+        name = tensor.name.split(":")[0]
+        length = tensor.shape[1] if len(tensor.shape) > 1 else None
+        if sequence_length is not None:
+            length = sequence_length
+        if length is None:
+            raise ConfigError(
+                f"input {name!r} has no fixed sequence length; pass sequence_length "
+                "(export is batch 1 with a fixed length)"
+            )
+        specs[name] = tf.TensorSpec([1, length], tf.int32, name=name)
+    return specs
+
+
+def convert(model, mode, sequence_length=None, representative_inputs=None, float_ops=None):
+    """Convert `model`; `representative_inputs` (an iterable of input dicts) for int modes."""
+    if mode not in EXPORT_MODES:
+        raise ConfigError(f"unknown export mode {mode!r}; choose one of {', '.join(EXPORT_MODES)}")
+    needs_data = mode in ("int8", "int16x8", "qat")
+    if needs_data and representative_inputs is None:
+        raise ConfigError(f"mode {mode!r} needs representative data (a few dozen examples)")
+    specs = input_signature(model, sequence_length)
+    with _saved_model(model, specs) as path:
+        converter = tf.lite.TFLiteConverter.from_saved_model(path)
+        representative = _representative_dataset(representative_inputs, specs)
+        _configure(converter, mode, representative)
+        if mode not in ("int8", "qat"):
+            return converter.convert()
+        islands = FLOAT_ISLAND_OPS if float_ops is None else tuple(float_ops)
+        return _convert_with_float_islands(converter, representative, islands)
+
+
+@contextlib.contextmanager
+def _saved_model(model, specs):
+    with tempfile.TemporaryDirectory(prefix="tfcompress_export_") as tmp:
+        path = os.path.join(tmp, "saved_model")
+        model.export(path, format="tf_saved_model", input_signature=[specs], verbose=False)
+        yield path
+
+
+def _configure(converter, mode, representative):
+    if mode == "float":
+        return
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if mode == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    elif mode in ("int8", "qat"):
+        converter.representative_dataset = representative
+    elif mode == "int16x8":
+        converter.representative_dataset = representative
+        converter.target_spec.supported_ops = [
+            tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8,
+            tf.lite.OpsSet.TFLITE_BUILTINS,
+        ]
+
+
+def _convert_with_float_islands(converter, representative, float_ops):
+    """Full-integer conversion where `float_ops` stay float (selective quantization).
+
+    Calibrate, then quantize with a denylist: what TFLite's QuantizationDebugger does for
+    `get_nondebug_quantized_model`, without its float reference conversion.
+    """
+    if not float_ops:
+        return converter.convert()
+    from tensorflow.compiler.mlir.lite import types_pb2
+    from tensorflow.lite.python import convert as tflite_convert
+
+    converter.experimental_mlir_quantizer = True
+    converter._experimental_calibrate_only = True
+    calibrated = converter.convert()
+    return tflite_convert.mlir_quantize(
+        calibrated,
+        inference_type=types_pb2.QUANTIZED_INT8,
+        denylisted_ops=list(float_ops),
+    )
+
+
+def _representative_dataset(inputs, specs):
+    if inputs is None:
+        return None
+    examples = list(_batch_one(inputs, specs))
+    if not examples:
+        raise ConfigError("representative data is empty; give at least one example")
+
+    def generate():
+        yield from examples
+
+    return generate
+
+
+def _batch_one(inputs, specs):
+    """Split batched input dicts into batch-1 int32 dicts keyed like the signature."""
+    import numpy as np
+
+    for batch in inputs:
+        arrays = {name: np.asarray(batch[name], np.int32) for name in specs}
+        rows = next(iter(arrays.values())).shape[0]
+        for i in range(rows):
+            yield {name: value[i : i + 1] for name, value in arrays.items()}

@@ -1,0 +1,130 @@
+"""`export_tflite`: convert a Keras task model, verify it against Keras, write it atomically."""
+
+from pathlib import Path
+
+import numpy as np
+
+from tfcompress.atomic_write import write_bytes_atomic, write_json_atomic
+from tfcompress.export import EXPORT_MODES
+from tfcompress.export.converter import convert, input_signature
+from tfcompress.export.tflite_model_runner import TFLiteModelRunner
+from tfcompress.export.verification import (
+    ParityError,
+    check_parity,
+    compare_outputs,
+    float_compute_ops,
+    op_histogram,
+)
+
+# (min argmax agreement, max abs diff) a mode must meet on the verification sample. Float
+# modes must compute the same function; quantized modes are held to top-1 agreement only,
+# since logit differences scale with the logits.
+DEFAULT_TOLERANCES = {
+    "float": (0.999, 1e-3),
+    "float16": (0.99, 5e-2),
+    "dynamic": (0.95, None),
+    "int8": (0.95, None),
+    "int16x8": (0.95, None),
+    "qat": (0.95, None),
+}
+
+
+def export_tflite(
+    model,
+    output_path,
+    mode="int8",
+    *,
+    sequence_length=None,
+    representative_inputs=None,
+    verify_inputs=None,
+    min_agreement=None,
+    max_abs_diff=None,
+    float_ops=None,
+    extra_report=None,
+) -> dict:
+    """Convert `model` to `output_path` (.tflite) plus `<output_path stem>.json` (the report).
+
+    `representative_inputs` / `verify_inputs`: iterables of batched input dicts (token_ids,
+    segment_ids, padding_mask). The report holds the file size, an op histogram with the
+    dtype each op computes in, the float ops, and the parity numbers against Keras. Both
+    files are written atomically and before the parity verdict, so a failed export can be
+    inspected; a failed parity check then raises ParityError with the numbers.
+    """
+    output_path = Path(output_path)
+    content = convert(model, mode, sequence_length, representative_inputs, float_ops)
+    histogram = op_histogram(content)
+    report = {
+        "mode": mode,
+        "tflite_path": str(output_path),
+        "size_bytes": len(content),
+        "sequence_length": _sequence_length(model, sequence_length),
+        "inputs": sorted(input_signature(model, sequence_length)),
+        "float_ops": float_compute_ops(histogram),
+        "ops": histogram,
+        "parity": None,
+        **(extra_report or {}),
+    }
+    failure = None
+    if verify_inputs is not None:
+        tolerance = _tolerance(mode, min_agreement, max_abs_diff)
+        report["parity"], failure = _verify(model, content, verify_inputs, tolerance)
+    write_bytes_atomic(output_path, content)
+    write_json_atomic(report_path(output_path), report)
+    if failure is not None:
+        raise failure
+    return report
+
+
+def report_path(tflite_path) -> Path:
+    return Path(tflite_path).with_suffix(".json")
+
+
+def _sequence_length(model, sequence_length):
+    specs = input_signature(model, sequence_length)
+    return int(next(iter(specs.values())).shape[1])
+
+
+def _tolerance(mode, min_agreement, max_abs_diff):
+    default_agreement, default_diff = DEFAULT_TOLERANCES[mode]
+    return (
+        default_agreement if min_agreement is None else min_agreement,
+        default_diff if max_abs_diff is None else max_abs_diff,
+    )
+
+
+def _verify(model, content, verify_inputs, tolerance):
+    runner = TFLiteModelRunner(content)
+    keras_parts, tflite_parts = [], []
+    for batch in verify_inputs:
+        inputs = {name: np.asarray(batch[name], np.int32) for name in runner.input_names}
+        keras_parts.append(_as_dict(model(inputs, training=False)))
+        tflite_parts.append(_as_dict(runner(inputs)))
+    keras_out, tflite_out = _concat(keras_parts), _concat(tflite_parts)
+    if set(keras_out) != set(tflite_out):
+        if len(keras_out) == len(tflite_out) == 1:
+            tflite_out = {next(iter(keras_out)): next(iter(tflite_out.values()))}
+        else:
+            raise ParityError(
+                f"TFLite outputs {sorted(tflite_out)} do not match Keras outputs {sorted(keras_out)}"
+            )
+    numbers = compare_outputs(keras_out, tflite_out)
+    numbers["examples"] = int(next(iter(keras_out.values())).shape[0])
+    numbers["min_agreement"], numbers["max_abs_diff_allowed"] = tolerance
+    try:
+        check_parity(numbers, *tolerance)
+    except ParityError as e:
+        return {**numbers, "passed": False}, e
+    return {**numbers, "passed": True}, None
+
+
+def _as_dict(outputs):
+    if isinstance(outputs, dict):
+        return {k: np.asarray(v) for k, v in outputs.items()}
+    return {"logits": np.asarray(outputs)}
+
+
+def _concat(parts):
+    return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+
+
+__all__ = ["EXPORT_MODES", "export_tflite", "report_path", "DEFAULT_TOLERANCES"]

@@ -1,0 +1,79 @@
+"""What a converted model is (ops and dtypes, size) and whether it still computes the Keras model."""
+
+import collections
+
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+from tfcompress.errors import TfcompressError
+
+# Ops that only move or reinterpret data: their dtype says nothing about where time goes.
+_LAYOUT_OPS = {"RESHAPE", "TRANSPOSE", "STRIDED_SLICE", "SQUEEZE", "EXPAND_DIMS", "GATHER"}
+
+
+_INDEX_DTYPES = {"int32", "int64"}
+
+
+class ParityError(TfcompressError):
+    """The converted model disagrees with the Keras model beyond the tolerance."""
+
+
+def op_histogram(model_content: bytes) -> list[dict]:
+    """`[{op, dtype, count}]`: each op type with the dtypes of its inputs.
+
+    "int8" is an integer kernel, "float32+int8" a hybrid one (dynamic-range: int8 weights, float activations).
+    """
+    interpreter = Interpreter(
+        model_content=model_content,
+        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+    )
+    interpreter.allocate_tensors()
+    dtypes = {t["index"]: t["dtype"].__name__ for t in interpreter.get_tensor_details()}
+    counts = collections.Counter()
+    for op in interpreter._get_ops_details():
+        inputs = [dtypes[i] for i in op["inputs"] if i >= 0]
+        # Index, axis and bias operands (int32/int64) say nothing about the compute dtype.
+        data = [d for d in inputs if d not in _INDEX_DTYPES] or inputs
+        dtype = "+".join(sorted(set(data), key=data.index)) or "-"
+        counts[(op["op_name"], dtype)] += 1
+    return [
+        {"op": op, "dtype": dtype, "count": n}
+        for (op, dtype), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+
+
+def float_compute_ops(histogram: list[dict]) -> list[str]:
+    """Names of ops computing in float (not counting layout ops and the quantize boundary)."""
+    skip = _LAYOUT_OPS | {"QUANTIZE", "DEQUANTIZE", "CAST"}
+    return sorted(
+        {row["op"] for row in histogram if row["dtype"] == "float32" and row["op"] not in skip}
+    )
+
+
+def compare_outputs(keras_outputs: dict, tflite_outputs: dict) -> dict:
+    """Max abs diff per output and argmax agreement over the last axis (a top-1 check)."""
+    report = {"max_abs_diff": {}, "argmax_agreement": {}}
+    for name, expected in keras_outputs.items():
+        actual = np.asarray(tflite_outputs[name], np.float32)
+        expected = np.asarray(expected, np.float32)
+        if actual.shape != expected.shape:
+            raise ParityError(
+                f"output {name!r}: TFLite shape {actual.shape} != Keras shape {expected.shape}"
+            )
+        report["max_abs_diff"][name] = float(np.max(np.abs(actual - expected)))
+        report["argmax_agreement"][name] = float(np.mean(actual.argmax(-1) == expected.argmax(-1)))
+    return report
+
+
+def check_parity(report: dict, min_agreement: float, max_abs_diff: float | None) -> None:
+    """Raise ParityError with the numbers when agreement or the abs diff is out of tolerance."""
+    problems = []
+    for name, agreement in report["argmax_agreement"].items():
+        if agreement < min_agreement:
+            problems.append(f"{name}: argmax agreement {agreement:.4f} < {min_agreement}")
+    if max_abs_diff is not None:
+        for name, diff in report["max_abs_diff"].items():
+            if not np.isfinite(diff) or diff > max_abs_diff:
+                problems.append(f"{name}: max abs diff {diff:.4g} > {max_abs_diff}")
+    if problems:
+        raise ParityError("parity check failed: " + "; ".join(problems))
