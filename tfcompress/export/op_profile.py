@@ -18,7 +18,7 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
 from ai_edge_litert.tools import flatbuffer_utils
 
-from tfcompress.export.model_inputs import example_inputs
+from tfcompress.latency import make_inputs
 
 
 @dataclass
@@ -112,15 +112,8 @@ def _intermediate_values(model_content, inputs):
         experimental_preserve_all_tensors=True,
     )
     interpreter.allocate_tensors()
-    feed = inputs if inputs is not None else example_inputs(interpreter)
-    by_name = {d["name"]: d for d in interpreter.get_input_details()}
-    runner_inputs = interpreter.get_signature_list()
-    if runner_inputs:
-        interpreter.get_signature_runner()(**feed)
-    else:
-        for name, value in feed.items():
-            interpreter.set_tensor(by_name[name]["index"], value)
-        interpreter.invoke()
+    runner = interpreter.get_signature_runner()
+    runner(**(inputs if inputs is not None else make_inputs(runner.get_input_details())))
     values = {}
     for detail in interpreter.get_tensor_details():
         try:

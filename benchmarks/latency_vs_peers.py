@@ -1,0 +1,214 @@
+"""Latency of our integer export against the int8 GEMM floor and keras-hub's stock exports.
+
+One process, interleaved rounds (every model timed once per round, medians of round medians),
+1 thread, batch 1, LiteRT interpreter with its default XNNPACK delegate:
+
+  floor        a stack of int8 FULLY_CONNECTED layers: the int8 GEMM throughput of this core,
+               turned into the time the encoder's multiply-adds need at that rate
+  ours         tfcompress classifier of the same dims: float, dynamic-range, int8 (float islands)
+  keras-hub    BertBackbone of the same dims, same static signature, stock converter:
+               float, dynamic-range, full-integer int8
+  onnxruntime  keras-hub model via tf2onnx, dynamic int8 (only when both are installed)
+
+    python benchmarks/latency_vs_peers.py --seq 128 32 --rounds 15 --out docs/latency_vs_peers.json
+"""
+
+import argparse
+import os
+import platform
+import tempfile
+import time
+from datetime import UTC, datetime
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+DIMS = {"vocab": 5000, "layers": 6, "hidden": 256, "heads": 4, "ffn": 1024}
+
+
+def encoder_macs(seq, d=DIMS):
+    per_layer = seq * (4 * d["hidden"] ** 2 + 2 * d["hidden"] * d["ffn"]) + 2 * seq**2 * d["hidden"]
+    return per_layer * d["layers"]
+
+
+def our_model(seq):
+    from tfcompress.models import Encoder, EncoderConfig, build_classifier
+
+    config = EncoderConfig(
+        vocab_size=DIMS["vocab"],
+        hidden_size=DIMS["hidden"],
+        num_layers=DIMS["layers"],
+        num_heads=DIMS["heads"],
+        intermediate_size=DIMS["ffn"],
+        max_length=512,
+    )
+    return build_classifier(Encoder(config), 2, sequence_length=seq)
+
+
+def keras_hub_model():
+    import keras_hub
+
+    return keras_hub.models.BertBackbone(
+        vocabulary_size=DIMS["vocab"],
+        num_layers=DIMS["layers"],
+        num_heads=DIMS["heads"],
+        hidden_dim=DIMS["hidden"],
+        intermediate_dim=DIMS["ffn"],
+        max_sequence_length=512,
+    )
+
+
+def calibration(seq, n=32, seed=0):
+    rng = np.random.default_rng(seed)
+    batches = []
+    for _ in range(n):
+        length = int(rng.integers(8, seq + 1))
+        ids = np.zeros((1, seq), np.int32)
+        ids[0, :length] = rng.integers(5, DIMS["vocab"], length)
+        mask = (ids > 0).astype(np.int32)
+        batches.append({"token_ids": ids, "segment_ids": np.zeros_like(ids), "padding_mask": mask})
+    return batches
+
+
+def gemm_floor_model(rows=128, width=1024, depth=8):
+    """int8 FC stack; returns (tflite bytes, multiply-adds per invoke)."""
+    import keras
+    import tensorflow as tf
+
+    x = keras.Input((width,), batch_size=rows, name="x")
+    h = x
+    for _ in range(depth):
+        h = keras.layers.Dense(width, use_bias=False)(h)
+    model = keras.Model(x, h)
+    with tempfile.TemporaryDirectory() as tmp:
+        model.export(tmp, format="tf_saved_model", verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        rng = np.random.default_rng(0)
+        converter.representative_dataset = lambda: (
+            {"x": rng.standard_normal((rows, width)).astype(np.float32)} for _ in range(4)
+        )
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
+        return converter.convert(), rows * width * width * depth
+
+
+def build_candidates(seq, with_keras_hub=True):
+    from tfcompress.export.converter import convert
+
+    data = calibration(seq)
+    ours = our_model(seq)
+    models = {
+        "ours float": convert(ours, "float"),
+        "ours dynamic-range": convert(ours, "dynamic"),
+        "ours int8": convert(ours, "int8", representative_inputs=data),
+    }
+    if with_keras_hub:
+        hub = keras_hub_model()
+        models["keras-hub float"] = convert(hub, "float", sequence_length=seq)
+        models["keras-hub dynamic-range"] = convert(hub, "dynamic", sequence_length=seq)
+        models["keras-hub full-int8"] = convert(
+            hub, "int8", sequence_length=seq, representative_inputs=data, float_ops=()
+        )
+    return models
+
+
+class Timed:
+    def __init__(self, content, threads):
+        from ai_edge_litert.interpreter import Interpreter
+
+        from tfcompress.latency import make_inputs
+
+        self.interpreter = Interpreter(model_content=content, num_threads=threads)
+        self.runner = self.interpreter.get_signature_runner()
+        self.inputs = make_inputs(self.runner.get_input_details())
+        self.size = len(content)
+        self.round_medians = []
+
+    def round(self, runs):
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            self.runner(**self.inputs)
+            times.append(time.perf_counter() - start)
+        self.round_medians.append(float(np.median(times) * 1e3))
+
+    @property
+    def median_ms(self):
+        return float(np.median(self.round_medians))
+
+
+def measure(seq, rounds, runs, threads, with_keras_hub=True):
+    floor_content, floor_macs = gemm_floor_model()
+    timed = {"int8 GEMM stack": Timed(floor_content, threads)}
+    timed.update({k: Timed(v, threads) for k, v in build_candidates(seq, with_keras_hub).items()})
+    for t in timed.values():
+        t.round(5)  # warm-up
+        t.round_medians.clear()
+    for _ in range(rounds):
+        for t in timed.values():
+            t.round(runs)
+    throughput = floor_macs / timed.pop("int8 GEMM stack").median_ms / 1e6  # G MAC/s
+    floor_ms = encoder_macs(seq) / throughput / 1e6
+    rows = {
+        name: {"median_ms": t.median_ms, "size_mb": t.size / 2**20, "rounds": t.round_medians}
+        for name, t in timed.items()
+    }
+    return {
+        "seq": seq,
+        "gemm_gmacs_per_s": throughput,
+        "encoder_gmacs": encoder_macs(seq) / 1e9,
+        "floor_ms": floor_ms,
+        "models": rows,
+    }
+
+
+def markdown(result):
+    floor = result["floor_ms"]
+    hub_dynamic = result["models"].get("keras-hub dynamic-range", {}).get("median_ms")
+    lines = [
+        f"**seq {result['seq']}** — encoder {result['encoder_gmacs']:.3f} G multiply-adds; "
+        f"int8 GEMM {result['gemm_gmacs_per_s']:.0f} G/s → floor {floor:.2f} ms",
+        "",
+        "| model | median ms | × floor | × keras-hub dynamic | MB |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, row in result["models"].items():
+        vs_hub = f"{row['median_ms'] / hub_dynamic:.2f}" if hub_dynamic else "—"
+        lines.append(
+            f"| {name} | {row['median_ms']:.2f} | {row['median_ms'] / floor:.2f} | {vs_hub} "
+            f"| {row['size_mb']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seq", type=int, nargs="+", default=[128, 32])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--runs", type=int, default=10, help="invokes per model per round")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--no-keras-hub", action="store_true")
+    parser.add_argument("--out", help="JSON with every round's medians")
+    args = parser.parse_args(argv)
+    results = [
+        measure(s, args.rounds, args.runs, args.threads, not args.no_keras_hub) for s in args.seq
+    ]
+    meta = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "threads": args.threads,
+        "rounds": args.rounds,
+        "runs_per_round": args.runs,
+    }
+    for result in results:
+        print(markdown(result) + "\n")
+    if args.out:
+        from tfcompress.atomic_write import write_json_atomic
+
+        write_json_atomic(args.out, {**meta, "results": results})
+
+
+if __name__ == "__main__":
+    main()
