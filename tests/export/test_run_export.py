@@ -1,0 +1,116 @@
+"""`export_run` and `tfcompress export`: a finished run directory to a verified .tflite."""
+
+import json
+
+import pytest
+
+from tfcompress.cli import main
+from tfcompress.errors import ConfigError
+from tfcompress.export.run_export import export_run
+
+SMALL = ["--verify-examples", "32", "--calibration-examples", "16"]
+
+
+@pytest.fixture(scope="module")
+def int8_cli_export(finished_classification_run, tmp_path_factory):
+    run_dir, _, _ = finished_classification_run
+    output = tmp_path_factory.mktemp("cli_export") / "model_int8.tflite"
+    before = sorted(p.name for p in run_dir.iterdir())
+    code = main(
+        ["export", str(run_dir), "--mode", "int8", "--output", str(output), "--profile", *SMALL]
+    )
+    after = sorted(p.name for p in run_dir.iterdir())
+    return code, output, before, after
+
+
+def test_cli_int8_export_writes_model_and_report(int8_cli_export):
+    code, output, before, after = int8_cli_export
+    assert code == 0
+    assert output.is_file()
+    report_file = output.with_suffix(".json")
+    assert report_file.is_file()
+    report = json.loads(report_file.read_text())
+    assert report["mode"] == "int8"
+    assert report["task"] == "classification"
+    assert report["size_bytes"] == output.stat().st_size > 0
+    assert report["parity"]["passed"] is True
+    assert isinstance(report["accuracy"], dict) and report["accuracy"]
+    assert isinstance(report["keras_accuracy"], dict)
+    assert set(report["accuracy"]) == set(report["keras_accuracy"])
+    for value in [*report["accuracy"].values(), *report["keras_accuracy"].values()]:
+        assert 0.0 <= value <= 1.0
+    assert report["accuracy_examples"] == report["parity"]["examples"] > 0
+    # --output keeps the run directory untouched (no RUN_DIR/export/).
+    assert before == after
+
+
+def test_cli_profile_writes_a_markdown_table(int8_cli_export):
+    _, output, _, _ = int8_cli_export
+    profile = output.with_name(output.stem + ".profile.md")
+    assert profile.is_file()
+    text = profile.read_text()
+    assert "FULLY_CONNECTED" in text
+    assert text.startswith("| op |")
+
+
+def test_float_export_of_intent_slot_run_matches_keras(finished_run, tmp_path):
+    run_dir, _ = finished_run
+    output = tmp_path / "float.tflite"
+    report = export_run(
+        run_dir, "float", output=output, representative_examples=16, verify_examples=32
+    )
+    assert output.is_file() and output.with_suffix(".json").is_file()
+    parity = report["parity"]
+    assert parity["passed"] is True
+    assert set(parity["argmax_agreement"]) == {"intent_logits", "slot_logits"}
+    assert parity["argmax_agreement"]["intent_logits"] == 1.0
+    assert parity["argmax_agreement"]["slot_logits"] == 1.0
+    assert set(report["accuracy"]) == set(report["keras_accuracy"])
+    assert report["task"] == "intent_slot"
+    on_disk = json.loads(output.with_suffix(".json").read_text())
+    assert on_disk["accuracy"] == report["accuracy"]
+    assert on_disk["size_bytes"] == output.stat().st_size
+    assert not (run_dir / "export").exists()
+
+
+def test_unmeetable_agreement_exits_2_with_one_line(finished_classification_run, tmp_path, capsys):
+    run_dir, _, _ = finished_classification_run
+    output = tmp_path / "strict.tflite"
+    argv = ["export", str(run_dir), "--mode", "int8", "--output", str(output), *SMALL]
+    code = main([*argv, "--min-agreement", "1.5"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1
+    assert lines[0].startswith("tfcompress export: error: parity check failed")
+    # The files are still written so a failed export can be inspected.
+    assert output.is_file()
+    assert json.loads(output.with_suffix(".json").read_text())["parity"]["passed"] is False
+
+
+def test_missing_run_dir_exits_2(tmp_path, capsys):
+    missing = tmp_path / "nope"
+    code = main(["export", str(missing), "--output", str(tmp_path / "x.tflite"), *SMALL])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "no such run directory" in err and str(missing) in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "x.tflite").exists()
+
+
+def test_dir_without_model_exits_2(tmp_path, capsys):
+    run_dir = tmp_path / "half"
+    run_dir.mkdir()
+    (run_dir / "config.yaml").write_text("task: classification\n")
+    code = main(["export", str(run_dir), "--output", str(tmp_path / "x.tflite"), *SMALL])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("tfcompress export: error:")
+    assert "not a finished run" in err and "model.keras" in err
+    assert "Traceback" not in err
+
+
+def test_export_run_raises_config_error_for_missing_dir(tmp_path):
+    with pytest.raises(ConfigError, match="no such run directory"):
+        export_run(tmp_path / "absent", "float", output=tmp_path / "x.tflite")
