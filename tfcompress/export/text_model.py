@@ -18,11 +18,11 @@ import tempfile
 import warnings
 from collections import Counter
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
+from tfcompress.atomic_write import write_bytes_atomic
 from tfcompress.errors import TfcompressError
 
 TEXT, TEXT_PAIR = "text", "text_pair"
@@ -267,22 +267,6 @@ def _parse(flatbuffer: bytes):
     from ai_edge_litert import schema_py_generated as schema
 
     return schema.ModelT.InitFromPackedBuf(flatbuffer, 0)
-
-
-def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
-    """Write via a temp file in the target directory and os.replace: no half-written model."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --- loading and verification --------------------------------------------------------------
