@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tfcompress.atomic_write import write_json_atomic
 from tfcompress.errors import TfcompressError
-from tfcompress.latency import INTERPRETERS, measure_latency, print_report
+from tfcompress.latency import INTERPRETERS, measure_latency, print_report, run_cli
 
 CUSTOM_OPS = {"auto": None, "on": True, "off": False}
 
@@ -64,16 +64,7 @@ def run(args):
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    try:
-        run(args)
-    except TfcompressError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except OSError as e:
-        print(f"error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
-        return 2
-    return 0
+    return run_cli(build_parser, run, argv)
 
 
 if __name__ == "__main__":

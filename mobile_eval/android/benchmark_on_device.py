@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 
 from tfcompress.atomic_write import write_json_atomic, write_text_atomic
 from tfcompress.errors import TfcompressError
-from tfcompress.latency import parse_benchmark_model_output, print_report, utc_now
+from tfcompress.latency import parse_benchmark_model_output, print_report, run_cli, utc_now
 
 REMOTE_DIR = "/data/local/tmp"
 REMOTE_BINARY = "benchmark_model"
@@ -269,16 +269,7 @@ def run(args):
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    try:
-        run(args)
-    except TfcompressError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except OSError as e:
-        print(f"error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
-        return 2
-    return 0
+    return run_cli(build_parser, run, argv)
 
 
 if __name__ == "__main__":
