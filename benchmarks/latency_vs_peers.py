@@ -8,12 +8,17 @@ One process, interleaved rounds (every model timed once per round, medians of ro
   ours         tfcompress classifier of the same dims: float, dynamic-range, int8 (float islands)
   keras-hub    BertBackbone of the same dims, same static signature, stock converter:
                float, dynamic-range, full-integer int8
-  onnxruntime  keras-hub model via tf2onnx, dynamic int8 (only when both are installed)
+  onnxruntime  keras-hub model and ours via tf2onnx (Keras' ONNX export), dynamic int8 weights
+               (quantize_dynamic, QInt8), --threads intra-op threads, sequential, all graph optimizations;
+               only when the `bench` extra (onnxruntime, tf2onnx, onnx) is installed. The stock
+               route, not hand-tuned: ORT fuses keras-hub's tanh GELU but neither model's
+               LayerNorm (tf2onnx writes its means as GlobalAveragePool) nor attention
 
     python benchmarks/latency_vs_peers.py --seq 128 32 --rounds 15 --out docs/latency_vs_peers.json
 """
 
 import argparse
+import functools
 import os
 import platform
 import tempfile
@@ -139,10 +144,136 @@ class Timed:
         return float(np.median(self.round_medians))
 
 
+class TimedOrt(Timed):
+    """Timed's rounds on an ONNX Runtime session; size is the .onnx file's."""
+
+    def __init__(self, path, threads):
+        from tfcompress.latency import make_inputs
+
+        self.session = ort_session(path, threads)
+        self.inputs = make_inputs(ort_input_details(self.session))
+        self.size = os.path.getsize(path)
+        self.round_medians = []
+
+    def runner(self, **inputs):
+        self.session.run(None, inputs)
+
+
+def onnx_route_available():
+    try:
+        import onnxruntime  # noqa: F401
+        import tf2onnx  # noqa: F401
+    except ImportError as error:
+        print(
+            f"note: onnxruntime rows skipped ({error.name} not installed: pip install '.[bench]')"
+        )
+        return False
+    return True
+
+
+@functools.cache
+def register_tf2onnx_erfc():
+    """Teach tf2onnx TF's Erfc as 1 - Erf.
+
+    Our encoder uses exact GELU, which TF lowers to 0.5·x·erfc(-x/√2); ONNX has Erf but no
+    Erfc and tf2onnx has no handler for it, so without this our model does not convert.
+    """
+    from tf2onnx import utils
+    from tf2onnx.handler import tf_op
+
+    @tf_op("Erfc")
+    class Erfc:
+        @classmethod
+        def version_9(cls, ctx, node, **kwargs):
+            dtype = utils.map_onnx_to_numpy_type(ctx.get_dtype(node.input[0]))
+            node.type = "Erf"
+            one = ctx.make_const(utils.make_name(f"{node.name}_one"), np.array(1, dtype))
+            ctx.insert_new_node_on_output(
+                "Sub", node.output[0], inputs=[one.output[0], node.output[0]]
+            )
+
+
+def export_onnx(model, seq, path):
+    """Float .onnx with the TFLite rows' signature: batch 1, fixed length, int32 inputs."""
+    from tfcompress.export.converter import input_signature
+
+    register_tf2onnx_erfc()
+    model.export(path, format="onnx", input_signature=[input_signature(model, seq)], verbose=False)
+
+
+def quantize_onnx_dynamic(float_path, int8_path):
+    """int8 weights, activations quantized at run time (ONNX Runtime's "dynamic int8").
+
+    quantize_dynamic warns that ORT's pre-processing (shape inference, graph optimization) was
+    skipped; it is not needed here: every weight MatMul is quantized (37 in keras-hub's model).
+    """
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(float_path, int8_path, weight_type=QuantType.QInt8)
+
+
+def ort_session(path, threads):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+
+
+def ort_input_details(session):
+    """The session's inputs in the shape of a TFLite signature runner's get_input_details()."""
+    dtypes = {"tensor(int32)": np.int32, "tensor(int64)": np.int64, "tensor(float)": np.float32}
+    return {
+        i.name: {"shape": i.shape, "shape_signature": i.shape, "dtype": dtypes[i.type]}
+        for i in session.get_inputs()
+    }
+
+
+def max_abs_diff(session, model, inputs):
+    """Largest |ONNX Runtime - Keras| over the model's outputs (matched by name)."""
+    expected = model(inputs, training=False)
+    if isinstance(expected, dict):
+        expected = [expected[o.name] for o in session.get_outputs()]
+    else:
+        expected = [expected]
+    got = session.run(None, inputs)
+    return max(float(np.max(np.abs(np.asarray(e) - g))) for e, g in zip(expected, got))
+
+
+def onnx_candidates(seq, threads, with_keras_hub=True):
+    """ORT rows, each checked against its Keras model on one calibration input."""
+    models = {"ours": our_model(seq)}
+    if with_keras_hub:
+        models["keras-hub"] = keras_hub_model()
+    check = calibration(seq)[0]
+    timed = {}
+    with tempfile.TemporaryDirectory(prefix="latency_onnx_") as tmp:
+        for name, model in models.items():
+            float_path = os.path.join(tmp, f"{name}.onnx")
+            int8_path = os.path.join(tmp, f"{name}_int8.onnx")
+            export_onnx(model, seq, float_path)
+            quantize_onnx_dynamic(float_path, int8_path)
+            # Sessions hold the whole model, so the files may go once they are open.
+            int8 = TimedOrt(int8_path, threads)
+            float_diff = max_abs_diff(ort_session(float_path, threads), model, check)
+            int8_diff = max_abs_diff(int8.session, model, check)
+            print(
+                f"onnx {name}: max |ORT - Keras| float {float_diff:.2e}, "
+                f"dynamic int8 {int8_diff:.2e}"
+            )
+            timed[f"{name} onnxruntime dynamic int8"] = int8
+    return timed
+
+
 def measure(seq, rounds, runs, threads, with_keras_hub=True):
     floor_content, floor_macs = gemm_floor_model()
     timed = {"int8 GEMM stack": Timed(floor_content, threads)}
     timed.update({k: Timed(v, threads) for k, v in build_candidates(seq, with_keras_hub).items()})
+    if onnx_route_available():
+        timed.update(onnx_candidates(seq, threads, with_keras_hub))
     for t in timed.values():
         t.round(5)  # warm-up
         t.round_medians.clear()
