@@ -7,7 +7,7 @@ import sys
 import yaml
 
 from tfcompress.errors import ConfigError, TfcompressError
-from tfcompress.export import EXPORT_MODES
+from tfcompress.export import DEFAULT_RANGE_QUANTILE, EXPORT_MODES
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -122,6 +122,8 @@ def cmd_export(args):
             min_agreement=args.min_agreement,
             max_abs_diff=args.max_abs_diff,
             float_ops=float_ops,
+            equalize=not args.no_equalize,
+            range_quantile=args.range_quantile,
         )
         _print_export(report)
         if args.profile:
@@ -217,6 +219,17 @@ def build_parser():
     export.add_argument(
         "--float-ops",
         help="int8: comma-separated TFLite ops kept in float ('' for none: every op int8)",
+    )
+    export.add_argument(
+        "--range-quantile",
+        type=float,
+        default=DEFAULT_RANGE_QUANTILE,
+        help="int8: activation range = this quantile of per-example extremes (1: min/max)",
+    )
+    export.add_argument(
+        "--no-equalize",
+        action="store_true",
+        help="int8: skip output-channel equalization of FULLY_CONNECTED layers",
     )
     export.add_argument("--profile", action="store_true", help="per-op latency profile")
     export.add_argument("--threads", type=int, default=1, help="threads for --profile")

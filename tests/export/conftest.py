@@ -17,10 +17,10 @@ def make_batch(rng, n):
     return inputs, labels
 
 
-def build_tiny_classifier(**quantizers):
+def build_tiny_classifier(config_overrides=None, **quantizers):
     from tfcompress.models import Encoder, EncoderConfig, build_classifier
 
-    config = EncoderConfig(
+    values = dict(
         vocab_size=VOCAB,
         hidden_size=32,
         num_layers=2,
@@ -30,6 +30,7 @@ def build_tiny_classifier(**quantizers):
         dropout=0.0,
         attention_dropout=0.0,
     )
+    config = EncoderConfig(**{**values, **(config_overrides or {})})
     return build_classifier(Encoder(config, **quantizers), 2, sequence_length=SEQ, dropout=0.0)
 
 

@@ -12,7 +12,7 @@ import tempfile
 import tensorflow as tf
 
 from tfcompress.errors import ConfigError
-from tfcompress.export import EXPORT_MODES
+from tfcompress.export import DEFAULT_RANGE_QUANTILE, EXPORT_MODES
 
 # Run in float between the int8 matmuls (measured in docs/results.md, "Where the time goes"):
 # TFLite's int8 kernels for these are reference code outside XNNPACK (BATCH_MATMUL alone was
@@ -49,10 +49,31 @@ def input_signature(model, sequence_length=None):
     return specs
 
 
-def convert(model, mode, sequence_length=None, representative_inputs=None, float_ops=None):
-    """Convert `model`; `representative_inputs` (an iterable of input dicts) for int modes."""
+def convert(
+    model,
+    mode,
+    sequence_length=None,
+    representative_inputs=None,
+    float_ops=None,
+    *,
+    equalize=True,
+    range_quantile=DEFAULT_RANGE_QUANTILE,
+    calibration_log=None,
+):
+    """Convert `model`; `representative_inputs` (an iterable of input dicts) for int modes.
+
+    int8 with float islands also runs the calibration passes of `calibration.py`: output
+    channel equalization of FCs (`equalize`) and activation ranges at `range_quantile` of the
+    per-example extremes (None: the stock min/max). When they run and `calibration_log` is a
+    dict, it receives their settings and the equalized tensors.
+    """
     if mode not in EXPORT_MODES:
         raise ConfigError(f"unknown export mode {mode!r}; choose one of {', '.join(EXPORT_MODES)}")
+    if range_quantile is not None and not 0.5 < range_quantile <= 1.0:
+        raise ConfigError(
+            f"range_quantile {range_quantile} is outside (0.5, 1]; 0.99 ignores the 1% most "
+            "extreme calibration examples, 1 keeps all of them"
+        )
     needs_data = mode in ("int8", "int16x8", "qat")
     if needs_data and representative_inputs is None:
         raise ConfigError(f"mode {mode!r} needs representative data (a few dozen examples)")
@@ -64,7 +85,12 @@ def convert(model, mode, sequence_length=None, representative_inputs=None, float
         if mode not in ("int8", "qat"):
             return converter.convert()
         islands = FLOAT_ISLAND_OPS if float_ops is None else tuple(float_ops)
-        return _convert_with_float_islands(converter, representative, islands)
+        passes = []
+        if mode == "int8" and islands:  # qat keeps the ranges its fake-quant ops learned
+            passes = _calibration_passes(
+                representative, islands, equalize, range_quantile, calibration_log
+            )
+        return _convert_with_float_islands(converter, islands, passes)
 
 
 @contextlib.contextmanager
@@ -91,11 +117,33 @@ def _configure(converter, mode, representative):
         ]
 
 
-def _convert_with_float_islands(converter, representative, float_ops):
+def _calibration_passes(representative, float_ops, equalize, range_quantile, log):
+    """The edits to run on the calibrated model, each `bytes -> bytes`."""
+    from tfcompress.export import calibration
+
+    if log is not None:
+        log.update(equalize=equalize, range_quantile=range_quantile, equalized=[])
+
+    def equalize_outputs(calibrated):
+        calibrated, records = calibration.equalize_fc_outputs(calibrated, representative, float_ops)
+        if log is not None:
+            log["equalized"] = records
+        return calibrated
+
+    def robust_ranges(calibrated):
+        return calibration.robust_activation_ranges(calibrated, representative, range_quantile)
+
+    return [
+        p for p, wanted in ((equalize_outputs, equalize), (robust_ranges, range_quantile)) if wanted
+    ]
+
+
+def _convert_with_float_islands(converter, float_ops, passes):
     """Full-integer conversion where `float_ops` stay float (selective quantization).
 
-    Calibrate, then quantize with a denylist: what TFLite's QuantizationDebugger does for
-    `get_nondebug_quantized_model`, without its float reference conversion.
+    Calibrate, edit the calibrated model with `passes`, then quantize with a denylist: what
+    TFLite's QuantizationDebugger does for `get_nondebug_quantized_model`, without its float
+    reference conversion.
     """
     if not float_ops:
         return converter.convert()
@@ -105,6 +153,8 @@ def _convert_with_float_islands(converter, representative, float_ops):
     converter.experimental_mlir_quantizer = True
     converter._experimental_calibrate_only = True
     calibrated = converter.convert()
+    for edit in passes:
+        calibrated = edit(calibrated)
     return tflite_convert.mlir_quantize(
         calibrated,
         inference_type=types_pb2.QUANTIZED_INT8,

@@ -9,6 +9,7 @@ import yaml
 
 from tfcompress.data import WordPieceTokenizer
 from tfcompress.errors import ConfigError
+from tfcompress.export import DEFAULT_RANGE_QUANTILE
 from tfcompress.export.tflite_export import export_tflite
 from tfcompress.export.tflite_model_runner import TFLiteModelRunner
 from tfcompress.training.config_loading import dataclass_from_dict
@@ -28,6 +29,8 @@ def export_run(
     min_agreement=None,
     max_abs_diff=None,
     float_ops=None,
+    equalize=True,
+    range_quantile=DEFAULT_RANGE_QUANTILE,
 ) -> dict:
     """Export `RUN_DIR/model.keras` to `RUN_DIR/export/<mode>.tflite` (+ `.json` report).
 
@@ -53,6 +56,8 @@ def export_run(
         min_agreement=min_agreement,
         max_abs_diff=max_abs_diff,
         float_ops=float_ops,
+        equalize=equalize,
+        range_quantile=range_quantile,
         extra_report={"run_dir": str(run.directory), "task": config.task},
     )
     return _add_accuracy(report, output, run, eval_setup, evaluation)

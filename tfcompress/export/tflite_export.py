@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 
 from tfcompress.atomic_write import write_bytes_atomic, write_json_atomic
-from tfcompress.export import EXPORT_MODES
+from tfcompress.export import DEFAULT_RANGE_QUANTILE, EXPORT_MODES
 from tfcompress.export.converter import convert, input_signature
 from tfcompress.export.tflite_model_runner import TFLiteModelRunner
 from tfcompress.export.verification import (
@@ -40,6 +40,8 @@ def export_tflite(
     min_agreement=None,
     max_abs_diff=None,
     float_ops=None,
+    equalize=True,
+    range_quantile=DEFAULT_RANGE_QUANTILE,
     extra_report=None,
 ) -> dict:
     """Convert `model` to `output_path` (.tflite) plus `<output_path stem>.json` (the report).
@@ -49,9 +51,20 @@ def export_tflite(
     dtype each op computes in, the float ops, and the parity numbers against Keras. Both
     files are written atomically and before the parity verdict, so a failed export can be
     inspected; a failed parity check then raises ParityError with the numbers.
+    `equalize` / `range_quantile`: int8 calibration passes (see `converter.convert`).
     """
     output_path = Path(output_path)
-    content = convert(model, mode, sequence_length, representative_inputs, float_ops)
+    calibration = {}
+    content = convert(
+        model,
+        mode,
+        sequence_length,
+        representative_inputs,
+        float_ops,
+        equalize=equalize,
+        range_quantile=range_quantile,
+        calibration_log=calibration,
+    )
     histogram = op_histogram(content)
     report = {
         "mode": mode,
@@ -61,6 +74,7 @@ def export_tflite(
         "inputs": sorted(input_signature(model, sequence_length)),
         "float_ops": float_compute_ops(histogram),
         "ops": histogram,
+        "calibration": calibration or None,
         "parity": None,
         **(extra_report or {}),
     }

@@ -1,0 +1,188 @@
+import numpy as np
+import pytest
+
+from tests.export.conftest import build_tiny_classifier, train_briefly
+from tfcompress.errors import ConfigError
+from tfcompress.export.calibration import equalize_fc_outputs, robust_activation_ranges
+from tfcompress.export.converter import FLOAT_ISLAND_OPS, convert, input_signature
+from tfcompress.export.tflite_model_runner import TFLiteModelRunner
+from tfcompress.export.verification import op_histogram
+
+OUTLIER_CHANNEL = 5
+
+
+def _with_outlier_channel(model, factor=100.0):
+    """Widen one output channel of every FFN output projection, as trained BERTs have."""
+    from tfcompress.models import Encoder
+
+    (encoder,) = [layer for layer in model.layers if isinstance(layer, Encoder)]
+    for block in encoder.blocks:
+        dense = block.output_dense
+        kernel = dense.kernel.numpy()
+        kernel[:, OUTLIER_CHANNEL] *= factor
+        dense.kernel.assign(kernel)
+    return model
+
+
+@pytest.fixture(scope="module")
+def outlier_model():
+    return _with_outlier_channel(train_briefly(build_tiny_classifier()))
+
+
+@pytest.fixture(scope="module")
+def shared_outlier_model():
+    plan = {"num_layers": 1, "layer_plan": [(0, False), (0, True)]}
+    return _with_outlier_channel(train_briefly(build_tiny_classifier(plan)))
+
+
+def _calibrated(model, calibration):
+    """The calibrate-only flatbuffer `convert` hands to the passes, and its data generator."""
+    import tensorflow as tf
+
+    from tfcompress.export.converter import _representative_dataset, _saved_model
+
+    specs = input_signature(model)
+    representative = _representative_dataset(calibration, specs)
+    with _saved_model(model, specs) as path:
+        converter = tf.lite.TFLiteConverter.from_saved_model(path)
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = representative
+        converter.experimental_mlir_quantizer = True
+        converter._experimental_calibrate_only = True
+        return converter.convert(), representative
+
+
+def _logits(content, batches):
+    runner = TFLiteModelRunner(content)
+    return np.concatenate([np.asarray(runner(batch)) for batch in batches])
+
+
+def _op_count(content, name):
+    return sum(row["count"] for row in op_histogram(content) if row["op"] == name)
+
+
+def test_equalization_keeps_the_float_function(outlier_model, export_data):
+    calibration, verification = export_data
+    calibrated, representative = _calibrated(outlier_model, calibration)
+    equalized, records = equalize_fc_outputs(calibrated, representative, FLOAT_ISLAND_OPS)
+    assert [len(r["outputs"]) for r in records] == [1, 1]  # one FFN output per block
+    for record in records:
+        assert record["widest_range_after"] < record["widest_range"] / 4
+    assert _op_count(equalized, "MUL") == _op_count(calibrated, "MUL") + 2
+    before, after = _logits(calibrated, verification), _logits(equalized, verification)
+    np.testing.assert_allclose(after, before, atol=1e-4 * np.abs(before).max())
+
+
+def test_weight_shared_layers_get_one_scale(shared_outlier_model, export_data):
+    calibration, verification = export_data
+    calibrated, representative = _calibrated(shared_outlier_model, calibration)
+    equalized, records = equalize_fc_outputs(calibrated, representative, FLOAT_ISLAND_OPS)
+    # Both runs of the shared block are rescaled; its weights are divided once.
+    assert [len(r["outputs"]) for r in records] == [2]
+    before, after = _logits(calibrated, verification), _logits(equalized, verification)
+    np.testing.assert_allclose(after, before, atol=1e-4 * np.abs(before).max())
+
+
+def test_equalization_skips_fcs_that_feed_integer_ops(outlier_model, export_data):
+    calibrated, representative = _calibrated(outlier_model, export_data[0])
+    unchanged, records = equalize_fc_outputs(calibrated, representative, ("SOFTMAX",))
+    assert records == [] and unchanged == calibrated
+
+
+def _ffn_output_scales(content):
+    """int8 scale of the tensor each FFN output projection writes."""
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(content)
+    subgraph = model.subgraphs[0]
+    scales = []
+    for op in subgraph.operators:
+        output = subgraph.tensors[op.outputs[0]]
+        is_fc = flatbuffer_utils.opcode_to_name(model, op.opcodeIndex) == "FULLY_CONNECTED"
+        if is_fc and b"/output_1/" in output.name.split(b";")[-1]:
+            scales.append(float(output.quantization.scale[0]))
+    return scales
+
+
+def test_equalization_narrows_the_int8_ffn_output(outlier_model, export_data):
+    calibration, _ = export_data
+    scales = {
+        equalize: _ffn_output_scales(
+            convert(
+                outlier_model,
+                "int8",
+                representative_inputs=calibration,
+                equalize=equalize,
+                range_quantile=1.0,
+            )
+        )
+        for equalize in (False, True)
+    }
+    assert len(scales[True]) == len(scales[False]) == 2
+    for narrow, wide in zip(scales[True], scales[False]):
+        assert narrow < wide / 4
+
+
+def _ranges(content):
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    subgraph = flatbuffer_utils.convert_bytearray_to_object(content).subgraphs[0]
+    return {
+        tensor.name: (tensor.quantization.min[0], tensor.quantization.max[0])
+        for tensor in subgraph.tensors
+        if tensor.quantization is not None and tensor.quantization.min is not None
+    }, {subgraph.tensors[i].name for i in subgraph.outputs}
+
+
+def _observed_ranges(content, representative):
+    """{tensor name: (min, max)} of every readable tensor over the representative examples."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    interpreter = Interpreter(
+        model_content=content,
+        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+        experimental_preserve_all_tensors=True,
+    )
+    interpreter.allocate_tensors()
+    runner = interpreter.get_signature_runner()
+    seen = {}
+    for inputs in representative():
+        runner(**inputs)
+        for detail in interpreter.get_tensor_details():
+            value = interpreter.get_tensor(detail["index"])
+            low, high = seen.get(detail["name"], (np.inf, -np.inf))
+            seen[detail["name"]] = (min(low, value.min()), max(high, value.max()))
+    return seen
+
+
+def test_quantile_one_sets_the_observed_min_max(tiny_classifier, export_data):
+    # The calibrator's own ranges are not always the tensor's values (an FC output carries the
+    # range of the residual sum after it); the pass records what each tensor really holds.
+    calibrated, representative = _calibrated(tiny_classifier, export_data[0])
+    stock, outputs = _ranges(calibrated)
+    exact, _ = _ranges(robust_activation_ranges(calibrated, representative, 1.0))
+    observed = _observed_ranges(calibrated, representative)
+    assert exact.keys() == stock.keys()
+    for name in set(exact) - outputs:
+        low, high = observed[name.decode()]
+        assert exact[name] == pytest.approx((min(low, 0.0), max(high, 0.0)), rel=1e-6, abs=1e-9)
+
+
+def test_lower_quantile_narrows_ranges_but_not_outputs(tiny_classifier, export_data):
+    calibrated, representative = _calibrated(tiny_classifier, export_data[0])
+    stock, outputs = _ranges(calibrated)
+    robust, _ = _ranges(robust_activation_ranges(calibrated, representative, 0.6))
+    narrower = [
+        n for n in stock if robust[n][1] - robust[n][0] < 0.99 * (stock[n][1] - stock[n][0])
+    ]
+    assert len(narrower) > len(stock) // 2
+    assert all(robust[n][0] >= min(stock[n][0], 0.0) - 1e-6 for n in stock)
+    assert all(robust[n][1] <= max(stock[n][1], 0.0) + 1e-6 for n in stock)
+    for name in outputs:
+        assert robust[name] == stock[name]
+
+
+@pytest.mark.parametrize("quantile", [0.2, 1.5])
+def test_convert_rejects_a_range_quantile_outside_its_interval(tiny_classifier, quantile):
+    with pytest.raises(ConfigError, match="range_quantile"):
+        convert(tiny_classifier, "int8", representative_inputs=[], range_quantile=quantile)
