@@ -210,7 +210,9 @@ def build_parser():
         "--mode", nargs="+", default=["int8"], choices=EXPORT_MODES, help="one or more modes"
     )
     export.add_argument("--output", help="the .tflite path (default RUN_DIR/export/MODE.tflite)")
-    export.add_argument("--calibration-examples", type=int, default=128)
+    export.add_argument(
+        "--calibration-examples", type=int, default=512, help="training examples for int ranges"
+    )
     export.add_argument(
         "--verify-examples", type=int, default=256, help="eval examples to check (0: all)"
     )

@@ -24,7 +24,7 @@ def export_run(
     mode="int8",
     *,
     output=None,
-    representative_examples=128,
+    representative_examples=512,
     verify_examples=256,
     min_agreement=None,
     max_abs_diff=None,
