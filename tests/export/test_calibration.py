@@ -186,3 +186,40 @@ def test_lower_quantile_narrows_ranges_but_not_outputs(tiny_classifier, export_d
 def test_convert_rejects_a_range_quantile_outside_its_interval(tiny_classifier, quantile):
     with pytest.raises(ConfigError, match="range_quantile"):
         convert(tiny_classifier, "int8", representative_inputs=[], range_quantile=quantile)
+
+
+def _int8_weights(content, name_part):
+    """Dequantized int8 weights (out, in) of the FC whose weight tensor name has `name_part`."""
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(content)
+    subgraph = model.subgraphs[0]
+    for op in subgraph.operators:
+        weights = subgraph.tensors[op.inputs[1]] if len(op.inputs) > 1 else None
+        if weights is None or name_part not in weights.name.decode().split(";")[-1]:
+            continue
+        codes = np.asarray(model.buffers[weights.buffer].data, np.uint8).view(np.int8)
+        codes = codes.reshape(weights.shape).astype(np.float64)
+        return codes * np.asarray(weights.quantization.scale)[:, None]
+    raise AssertionError(f"no FC weights named like {name_part}")
+
+
+@pytest.mark.parametrize("bits", [4, 8])
+def test_qat_export_keeps_the_trained_weight_grid(bits, export_data):
+    from tfcompress.layers import UniformQuantizer
+    from tfcompress.models import Encoder
+
+    clip = 0.25
+    model = train_briefly(build_tiny_classifier(weight_quantizer=UniformQuantizer(bits, clip)))
+    log = {}
+    content = convert(model, "qat", representative_inputs=export_data[0], calibration_log=log)
+    # Attention-output and FFN-output weights of both blocks; the converter folds LayerNorm's
+    # gamma into the FCs after it, which takes their weights off the grid before we see them.
+    assert len(log["trained_weight_grids"]) == 4
+    (encoder,) = [layer for layer in model.layers if isinstance(layer, Encoder)]
+    step = clip / (2 ** (bits - 1) - 1)
+    for index, block in enumerate(encoder.blocks):
+        kernel = block.output_dense.kernel.numpy()
+        trained = np.clip(np.round(kernel / step), -(clip / step), clip / step) * step
+        exported = _int8_weights(content, f"block_{index}_1/output_1/")
+        np.testing.assert_allclose(exported, trained.T, atol=1e-7)

@@ -13,7 +13,8 @@ tensor), and a single unusual calibration sentence sets the range for all the ot
   minima and maxima instead of their extremes.
 
 Both work on the calibrated float flatbuffer (`_experimental_calibrate_only`) and take their
-statistics from running it on the representative data.
+statistics from running it on the representative data. `keep_trained_weight_grids` works on
+the quantized model of a quantization-aware (qat) export.
 """
 
 import numpy as np
@@ -82,6 +83,45 @@ def robust_activation_ranges(calibrated: bytes, representative, quantile: float)
     return graph.serialize()
 
 
+def keep_trained_weight_grids(quantized: bytes, calibrated: bytes) -> tuple[bytes, list[str]]:
+    """Re-quantize int8 FC weights onto the grid the model was trained on.
+
+    A fake-quantized kernel reaches the converter as float values k·s (|k| ≤ 127), and TFLite
+    re-quantizes them per channel with scale max|row|/127, which does not hold k·s exactly. Here
+    every FC whose float weights lie on such a grid gets int8 codes k and scale s, and its int32
+    bias is re-quantized with the new scale, so the TFLite weights equal the trained ones.
+    Returns the model and the names of the weight tensors moved onto their grid.
+    """
+    float_graph, graph = _Graph(calibrated), _Graph(quantized)
+    float_fcs = {float_graph.name(op.inputs[1]): op for op in float_graph.float_weight_fcs()}
+    snapped = []
+    for op in graph.fully_connected():
+        name = graph.name(op.inputs[1])
+        float_op = float_fcs.get(name)
+        if float_op is None or not graph.is_int8(op.inputs[1]):
+            continue
+        weights = float_graph.array(float_op.inputs[1])
+        step = _grid_step(weights)
+        if step is None:
+            continue
+        graph.set_int8_weights(op, np.round(weights / step), step)
+        if float_graph.has_float_constant(float_op, 2) and graph.has_bias(op):
+            graph.set_int32_bias(op, float_graph.array(float_op.inputs[2]))
+        snapped.append(name)
+    return graph.serialize(), snapped
+
+
+def _grid_step(values, levels=127, tolerance=1e-3):
+    """s such that every value is k·s with integer |k| ≤ levels, else None."""
+    magnitudes = np.abs(values[values != 0])
+    if magnitudes.size == 0:
+        return None
+    step = float(magnitudes.min())
+    codes = values / step
+    on_grid = np.abs(codes - np.round(codes)).max() < tolerance
+    return step if on_grid and np.abs(codes).max() <= levels + tolerance else None
+
+
 def _output_groups(graph, float_ops):
     """FCs grouped by weight buffer, kept only if every output feeds float islands alone."""
     groups = {}
@@ -135,12 +175,44 @@ class _Graph:
     def name(self, index):
         return self.subgraph.tensors[index].name.decode()
 
+    def fully_connected(self):
+        return [op for op in self.subgraph.operators if self._op_name(op) == "FULLY_CONNECTED"]
+
     def float_weight_fcs(self):
-        return [
-            op
-            for op in self.subgraph.operators
-            if self._op_name(op) == "FULLY_CONNECTED" and self._is_float_constant(op.inputs[1])
-        ]
+        return [op for op in self.fully_connected() if self._is_float_constant(op.inputs[1])]
+
+    def is_int8(self, index):
+        return self.subgraph.tensors[index].type == schema.TensorType.INT8
+
+    def has_bias(self, op):
+        return len(op.inputs) > 2 and op.inputs[2] >= 0
+
+    def has_float_constant(self, op, position):
+        return (
+            len(op.inputs) > position
+            and op.inputs[position] >= 0
+            and self._is_float_constant(op.inputs[position])
+        )
+
+    def set_int8_weights(self, op, codes, step):
+        """int8 `codes` (out, in) with one scale `step` for every output channel."""
+        tensor = self.subgraph.tensors[op.inputs[1]]
+        self.model.buffers[tensor.buffer].data = codes.astype(np.int8).view(np.uint8).ravel()
+        channels = codes.shape[0]
+        tensor.quantization.scale = [float(step)] * channels
+        tensor.quantization.zeroPoint = [0] * channels
+        tensor.quantization.quantizedDimension = 0
+
+    def set_int32_bias(self, op, values):
+        """Bias at scale input_scale · weight_scale, the scale TFLite's int8 FC requires."""
+        input_scale = self.subgraph.tensors[op.inputs[0]].quantization.scale[0]
+        weight_scales = np.asarray(self.subgraph.tensors[op.inputs[1]].quantization.scale)
+        scales = input_scale * weight_scales
+        tensor = self.subgraph.tensors[op.inputs[2]]
+        codes = np.round(values / scales).astype(np.int32)
+        self.model.buffers[tensor.buffer].data = codes.view(np.uint8).ravel()
+        tensor.quantization.scale = [float(x) for x in scales]
+        tensor.quantization.zeroPoint = [0] * len(scales)
 
     def calibrated_activations(self):
         """Float tensors with a calibrated range that are neither constants nor graph outputs."""
@@ -164,10 +236,10 @@ class _Graph:
 
     def scale_output_channels(self, op, factor):
         """Multiply output channel j of an FC's float weights (out, in) and bias by factor[j]."""
-        self._set_array(op.inputs[1], self._array(op.inputs[1]) * factor[:, None])
+        self._set_array(op.inputs[1], self.array(op.inputs[1]) * factor[:, None])
         bias = op.inputs[2] if len(op.inputs) > 2 else -1
         if bias >= 0 and self._is_float_constant(bias):
-            self._set_array(bias, self._array(bias) * factor)
+            self._set_array(bias, self.array(bias) * factor)
 
     def set_range(self, index, low, high):
         self.subgraph.tensors[index].quantization.min = [low]
@@ -212,7 +284,7 @@ class _Graph:
         data = self.model.buffers[tensor.buffer].data
         return tensor.type == schema.TensorType.FLOAT32 and data is not None and len(data) > 0
 
-    def _array(self, index):
+    def array(self, index):
         data = np.asarray(self.model.buffers[self.subgraph.tensors[index].buffer].data, np.uint8)
         return np.frombuffer(data.tobytes(), np.float32).reshape(self.subgraph.tensors[index].shape)
 

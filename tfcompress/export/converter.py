@@ -85,8 +85,12 @@ def convert(
         if mode not in ("int8", "qat"):
             return converter.convert()
         islands = FLOAT_ISLAND_OPS if float_ops is None else tuple(float_ops)
+        if mode == "qat":  # keeps the ranges and weight grids its fake-quant ops learned
+            return _convert_with_float_islands(
+                converter, islands, [], keep_weight_grids=True, log=calibration_log
+            )
         passes = []
-        if mode == "int8" and islands:  # qat keeps the ranges its fake-quant ops learned
+        if islands:  # all-int8 is the stock converter path, without the passes
             passes = _calibration_passes(
                 representative, islands, equalize, range_quantile, calibration_log
             )
@@ -138,12 +142,12 @@ def _calibration_passes(representative, float_ops, equalize, range_quantile, log
     ]
 
 
-def _convert_with_float_islands(converter, float_ops, passes):
+def _convert_with_float_islands(converter, float_ops, passes, keep_weight_grids=False, log=None):
     """Full-integer conversion where `float_ops` stay float (selective quantization).
 
     Calibrate, edit the calibrated model with `passes`, then quantize with a denylist: what
     TFLite's QuantizationDebugger does for `get_nondebug_quantized_model`, without its float
-    reference conversion.
+    reference conversion. `keep_weight_grids`: FC weights trained on a fake-quant grid keep it.
     """
     if not float_ops:
         return converter.convert()
@@ -155,11 +159,19 @@ def _convert_with_float_islands(converter, float_ops, passes):
     calibrated = converter.convert()
     for edit in passes:
         calibrated = edit(calibrated)
-    return tflite_convert.mlir_quantize(
+    quantized = tflite_convert.mlir_quantize(
         calibrated,
         inference_type=types_pb2.QUANTIZED_INT8,
         denylisted_ops=list(float_ops),
     )
+    if not keep_weight_grids:
+        return quantized
+    from tfcompress.export import calibration
+
+    quantized, snapped = calibration.keep_trained_weight_grids(quantized, calibrated)
+    if log is not None:
+        log["trained_weight_grids"] = snapped
+    return quantized
 
 
 def _representative_dataset(inputs, specs):
