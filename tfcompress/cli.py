@@ -143,6 +143,12 @@ def _print_export(report):
     for name, agreement in parity["argmax_agreement"].items():
         table.add_row(f"{name} argmax agreement", f"{agreement:.4f}")
         table.add_row(f"{name} max abs diff", f"{parity['max_abs_diff'][name]:.3g}")
+        flips = parity["flip_margins"][name]
+        if flips:
+            table.add_row(
+                f"{name} disagreements: Keras margin",
+                f"max {max(flips):.3g} (median of all {parity['median_margin'][name]:.3g})",
+            )
     for name, value in report["accuracy"].items():
         keras_value = report["keras_accuracy"][name]
         table.add_row(f"{name} TFLite / Keras", f"{value:.4f} / {keras_value:.4f}")

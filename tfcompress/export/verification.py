@@ -51,8 +51,13 @@ def float_compute_ops(histogram: list[dict]) -> list[str]:
 
 
 def compare_outputs(keras_outputs: dict, tflite_outputs: dict) -> dict:
-    """Max abs diff per output and argmax agreement over the last axis (a top-1 check)."""
-    report = {"max_abs_diff": {}, "argmax_agreement": {}}
+    """Max abs diff per output and argmax agreement over the last axis (a top-1 check).
+
+    `flip_margins`: for every position whose argmax differs, the Keras model's own margin
+    (top-1 minus top-2 logit), smallest first — near-ties flip first under quantization noise;
+    `median_margin` gives the scale.
+    """
+    report = {"max_abs_diff": {}, "argmax_agreement": {}, "flip_margins": {}, "median_margin": {}}
     for name, expected in keras_outputs.items():
         actual = np.asarray(tflite_outputs[name], np.float32)
         expected = np.asarray(expected, np.float32)
@@ -61,8 +66,17 @@ def compare_outputs(keras_outputs: dict, tflite_outputs: dict) -> dict:
                 f"output {name!r}: TFLite shape {actual.shape} != Keras shape {expected.shape}"
             )
         report["max_abs_diff"][name] = float(np.max(np.abs(actual - expected)))
-        report["argmax_agreement"][name] = float(np.mean(actual.argmax(-1) == expected.argmax(-1)))
+        agree = actual.argmax(-1) == expected.argmax(-1)
+        report["argmax_agreement"][name] = float(np.mean(agree))
+        margins = _top2_margin(expected)
+        report["flip_margins"][name] = sorted(float(m) for m in margins[~agree])
+        report["median_margin"][name] = float(np.median(margins))
     return report
+
+
+def _top2_margin(logits):
+    top2 = np.sort(logits, axis=-1)[..., -2:]
+    return top2[..., 1] - top2[..., 0]
 
 
 def check_parity(report: dict, min_agreement: float, max_abs_diff: float | None) -> None:
