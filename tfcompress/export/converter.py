@@ -12,7 +12,7 @@ import tempfile
 import tensorflow as tf
 
 from tfcompress.errors import ConfigError
-from tfcompress.export import DEFAULT_RANGE_QUANTILE, EXPORT_MODES
+from tfcompress.export import DEFAULT_RANGE_QUANTILE, EXPORT_MODES, calibration
 
 # Run in float between the int8 matmuls (measured in docs/results.md, "Where the time goes"):
 # TFLite's int8 kernels for these are reference code outside XNNPACK (BATCH_MATMUL alone was
@@ -64,8 +64,8 @@ def convert(
 
     int8 with float islands also runs the calibration passes of `calibration.py`: output
     channel equalization of FCs (`equalize`) and activation ranges at `range_quantile` of the
-    per-example extremes (None: the stock min/max). When they run and `calibration_log` is a
-    dict, it receives their settings and the equalized tensors.
+    per-example extremes (None: the calibrator's ranges); qat keeps trained weight grids. A
+    `calibration_log` dict receives what these passes did.
     """
     if mode not in EXPORT_MODES:
         raise ConfigError(f"unknown export mode {mode!r}; choose one of {', '.join(EXPORT_MODES)}")
@@ -85,16 +85,21 @@ def convert(
         if mode not in ("int8", "qat"):
             return converter.convert()
         islands = FLOAT_ISLAND_OPS if float_ops is None else tuple(float_ops)
-        if mode == "qat":  # keeps the ranges and weight grids its fake-quant ops learned
-            return _convert_with_float_islands(
-                converter, islands, [], keep_weight_grids=True, log=calibration_log
+        if not islands:  # all-int8: the stock converter path
+            return converter.convert()
+        log = calibration_log if calibration_log is not None else {}
+        calibrated = _calibrate(converter)
+        if mode == "int8":
+            calibrated = _improve_calibration(
+                calibrated, representative, islands, equalize, range_quantile, log
             )
-        passes = []
-        if islands:  # all-int8 is the stock converter path, without the passes
-            passes = _calibration_passes(
-                representative, islands, equalize, range_quantile, calibration_log
-            )
-        return _convert_with_float_islands(converter, islands, passes)
+            return _quantize(calibrated, islands)
+        # qat: the ranges and weight grids its fake-quant ops learned stay as they are.
+        quantized = _quantize(calibrated, islands)
+        quantized, log["trained_weight_grids"] = calibration.keep_trained_weight_grids(
+            quantized, calibrated
+        )
+        return quantized
 
 
 @contextlib.contextmanager
@@ -121,57 +126,38 @@ def _configure(converter, mode, representative):
         ]
 
 
-def _calibration_passes(representative, float_ops, equalize, range_quantile, log):
-    """The edits to run on the calibrated model, each `bytes -> bytes`."""
-    from tfcompress.export import calibration
+def _calibrate(converter):
+    """The float model with calibrated ranges on its tensors (selective quantization, step 1).
 
-    if log is not None:
-        log.update(equalize=equalize, range_quantile=range_quantile, equalized=[])
-
-    def equalize_outputs(calibrated):
-        calibrated, records = calibration.equalize_fc_outputs(calibrated, representative, float_ops)
-        if log is not None:
-            log["equalized"] = records
-        return calibrated
-
-    def robust_ranges(calibrated):
-        return calibration.robust_activation_ranges(calibrated, representative, range_quantile)
-
-    return [
-        p for p, wanted in ((equalize_outputs, equalize), (robust_ranges, range_quantile)) if wanted
-    ]
-
-
-def _convert_with_float_islands(converter, float_ops, passes, keep_weight_grids=False, log=None):
-    """Full-integer conversion where `float_ops` stay float (selective quantization).
-
-    Calibrate, edit the calibrated model with `passes`, then quantize with a denylist: what
-    TFLite's QuantizationDebugger does for `get_nondebug_quantized_model`, without its float
-    reference conversion. `keep_weight_grids`: FC weights trained on a fake-quant grid keep it.
+    What TFLite's QuantizationDebugger does for `get_nondebug_quantized_model`, without its
+    float reference conversion.
     """
-    if not float_ops:
-        return converter.convert()
+    converter.experimental_mlir_quantizer = True
+    converter._experimental_calibrate_only = True
+    return converter.convert()
+
+
+def _improve_calibration(calibrated, representative, float_ops, equalize, range_quantile, log):
+    log.update(equalize=equalize, range_quantile=range_quantile, equalized=[])
+    if equalize:
+        calibrated, log["equalized"] = calibration.equalize_fc_outputs(
+            calibrated, representative, float_ops
+        )
+    if range_quantile is not None:
+        calibrated = calibration.robust_activation_ranges(
+            calibrated, representative, range_quantile
+        )
+    return calibrated
+
+
+def _quantize(calibrated, float_ops):
+    """int8 everywhere except `float_ops` (selective quantization, step 2)."""
     from tensorflow.compiler.mlir.lite import types_pb2
     from tensorflow.lite.python import convert as tflite_convert
 
-    converter.experimental_mlir_quantizer = True
-    converter._experimental_calibrate_only = True
-    calibrated = converter.convert()
-    for edit in passes:
-        calibrated = edit(calibrated)
-    quantized = tflite_convert.mlir_quantize(
-        calibrated,
-        inference_type=types_pb2.QUANTIZED_INT8,
-        denylisted_ops=list(float_ops),
+    return tflite_convert.mlir_quantize(
+        calibrated, inference_type=types_pb2.QUANTIZED_INT8, denylisted_ops=list(float_ops)
     )
-    if not keep_weight_grids:
-        return quantized
-    from tfcompress.export import calibration
-
-    quantized, snapped = calibration.keep_trained_weight_grids(quantized, calibrated)
-    if log is not None:
-        log["trained_weight_grids"] = snapped
-    return quantized
 
 
 def _representative_dataset(inputs, specs):
