@@ -5,7 +5,7 @@ from tests.export.conftest import build_tiny_classifier, train_briefly
 from tfcompress.errors import ConfigError
 from tfcompress.export.calibration import equalize_fc_outputs, robust_activation_ranges
 from tfcompress.export.converter import FLOAT_ISLAND_OPS, convert, input_signature
-from tfcompress.export.tflite_model_runner import TFLiteModelRunner
+from tfcompress.export.tflite_model_runner import TFLiteModelRunner, inspecting_interpreter
 from tfcompress.export.verification import op_histogram
 
 OUTLIER_CHANNEL = 5
@@ -91,7 +91,7 @@ def test_equalization_skips_fcs_that_feed_integer_ops(outlier_model, export_data
 
 def _ffn_output_scales(content):
     """int8 scale of the tensor each FFN output projection writes."""
-    from tensorflow.lite.tools import flatbuffer_utils
+    from ai_edge_litert.tools import flatbuffer_utils
 
     model = flatbuffer_utils.convert_bytearray_to_object(content)
     subgraph = model.subgraphs[0]
@@ -124,7 +124,7 @@ def test_equalization_narrows_the_int8_ffn_output(outlier_model, export_data):
 
 
 def _ranges(content):
-    from tensorflow.lite.tools import flatbuffer_utils
+    from ai_edge_litert.tools import flatbuffer_utils
 
     subgraph = flatbuffer_utils.convert_bytearray_to_object(content).subgraphs[0]
     return {
@@ -136,14 +136,7 @@ def _ranges(content):
 
 def _observed_ranges(content, representative):
     """{tensor name: (min, max)} of every readable tensor over the representative examples."""
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
-    interpreter = Interpreter(
-        model_content=content,
-        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
-        experimental_preserve_all_tensors=True,
-    )
-    interpreter.allocate_tensors()
+    interpreter = inspecting_interpreter(content)
     runner = interpreter.get_signature_runner()
     seen = {}
     for inputs in representative():
@@ -190,7 +183,7 @@ def test_convert_rejects_a_range_quantile_outside_its_interval(tiny_classifier, 
 
 def _int8_weights(content, name_part):
     """Dequantized int8 weights (out, in) of the FC whose weight tensor name has `name_part`."""
-    from tensorflow.lite.tools import flatbuffer_utils
+    from ai_edge_litert.tools import flatbuffer_utils
 
     model = flatbuffer_utils.convert_bytearray_to_object(content)
     subgraph = model.subgraphs[0]

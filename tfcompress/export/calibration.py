@@ -18,9 +18,11 @@ the quantized model of a quantization-aware (qat) export.
 """
 
 import numpy as np
-from ai_edge_litert.interpreter import Interpreter, OpResolverType
-from tensorflow.lite.python import schema_py_generated as schema
-from tensorflow.lite.tools import flatbuffer_utils
+from ai_edge_litert.tools import flatbuffer_utils
+
+from tfcompress.export.tflite_model_runner import inspecting_interpreter
+
+schema = flatbuffer_utils.schema_fb
 
 # An FC's output channels are narrowed to this quantile of their ranges...
 TARGET_QUANTILE = 0.9
@@ -149,13 +151,7 @@ def _channel_ranges(calibrated, representative, tensors):
 
 def _per_example_values(calibrated, representative, tensors):
     """Yield {tensor: value} for every representative example, running the float model."""
-    # Without delegates every intermediate tensor stays readable after invoke.
-    interpreter = Interpreter(
-        model_content=calibrated,
-        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
-        experimental_preserve_all_tensors=True,
-    )
-    interpreter.allocate_tensors()
+    interpreter = inspecting_interpreter(calibrated)
     runner = interpreter.get_signature_runner()
     for inputs in representative():
         runner(**inputs)

@@ -15,9 +15,10 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from ai_edge_litert.interpreter import Interpreter, OpResolverType
+from ai_edge_litert.interpreter import Interpreter
 from ai_edge_litert.tools import flatbuffer_utils
 
+from tfcompress.export.tflite_model_runner import inspecting_interpreter
 from tfcompress.latency import make_inputs
 
 
@@ -105,13 +106,7 @@ def format_profile(profile: dict, top: int = 20) -> str:
 
 
 def _intermediate_values(model_content, inputs):
-    # Without delegates every tensor lives in the interpreter's arena and can be read back.
-    interpreter = Interpreter(
-        model_content=model_content,
-        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
-        experimental_preserve_all_tensors=True,
-    )
-    interpreter.allocate_tensors()
+    interpreter = inspecting_interpreter(model_content)
     runner = interpreter.get_signature_runner()
     runner(**(inputs if inputs is not None else make_inputs(runner.get_input_details())))
     values = {}

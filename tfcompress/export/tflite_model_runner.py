@@ -1,7 +1,7 @@
 """Run a batch-1 `.tflite` on batched inputs, returning what the Keras model would return."""
 
 import numpy as np
-from ai_edge_litert.interpreter import Interpreter
+from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
 
 class TFLiteModelRunner:
@@ -27,3 +27,17 @@ class TFLiteModelRunner:
         if len(stacked) == 1:
             return next(iter(stacked.values()))
         return stacked
+
+
+def inspecting_interpreter(model_content: bytes) -> Interpreter:
+    """An allocated interpreter whose intermediate tensors stay readable after each invoke.
+
+    Delegates would own the intermediates, so it runs TFLite's builtin kernels only.
+    """
+    interpreter = Interpreter(
+        model_content=model_content,
+        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+        experimental_preserve_all_tensors=True,
+    )
+    interpreter.allocate_tensors()
+    return interpreter
