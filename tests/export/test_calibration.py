@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from ai_edge_litert.tools import flatbuffer_utils
 
 from tests.export.conftest import build_tiny_classifier, train_briefly
 from tfcompress.errors import ConfigError
@@ -91,8 +92,6 @@ def test_equalization_skips_fcs_that_feed_integer_ops(outlier_model, export_data
 
 def _ffn_output_scales(content):
     """int8 scale of the tensor each FFN output projection writes."""
-    from ai_edge_litert.tools import flatbuffer_utils
-
     model = flatbuffer_utils.convert_bytearray_to_object(content)
     subgraph = model.subgraphs[0]
     scales = []
@@ -124,8 +123,6 @@ def test_equalization_narrows_the_int8_ffn_output(outlier_model, export_data):
 
 
 def _ranges(content):
-    from ai_edge_litert.tools import flatbuffer_utils
-
     subgraph = flatbuffer_utils.convert_bytearray_to_object(content).subgraphs[0]
     return {
         tensor.name: (tensor.quantization.min[0], tensor.quantization.max[0])
@@ -181,38 +178,49 @@ def test_convert_rejects_a_range_quantile_outside_its_interval(tiny_classifier, 
         convert(tiny_classifier, "int8", representative_inputs=[], range_quantile=quantile)
 
 
-def _int8_weights(content, name_part):
-    """Dequantized int8 weights (out, in) of the FC whose weight tensor name has `name_part`."""
-    from ai_edge_litert.tools import flatbuffer_utils
-
+def _int8_fc_weights(content):
+    """Dequantized int8 weights (out, in) of every FC."""
     model = flatbuffer_utils.convert_bytearray_to_object(content)
     subgraph = model.subgraphs[0]
+    found = []
     for op in subgraph.operators:
-        weights = subgraph.tensors[op.inputs[1]] if len(op.inputs) > 1 else None
-        if weights is None or name_part not in weights.name.decode().split(";")[-1]:
+        if flatbuffer_utils.opcode_to_name(model, op.opcodeIndex) != "FULLY_CONNECTED":
             continue
+        weights = subgraph.tensors[op.inputs[1]]
         codes = np.asarray(model.buffers[weights.buffer].data, np.uint8).view(np.int8)
         codes = codes.reshape(weights.shape).astype(np.float64)
-        return codes * np.asarray(weights.quantization.scale)[:, None]
-    raise AssertionError(f"no FC weights named like {name_part}")
+        found.append(codes * np.asarray(weights.quantization.scale)[:, None])
+    return found
 
 
-@pytest.mark.parametrize("bits", [4, 8])
-def test_qat_export_keeps_the_trained_weight_grid(bits, export_data):
+@pytest.mark.parametrize(
+    "bits, plan",
+    [(4, None), (8, None), (8, {"num_layers": 1, "layer_plan": [(0, False), (0, True)]})],
+)
+def test_qat_export_keeps_the_trained_weight_grid(bits, plan, export_data):
     from tfcompress.layers import UniformQuantizer
     from tfcompress.models import Encoder
 
     clip = 0.25
-    model = train_briefly(build_tiny_classifier(weight_quantizer=UniformQuantizer(bits, clip)))
+    quantizer = UniformQuantizer(bits, clip)
+    model = train_briefly(build_tiny_classifier(plan, weight_quantizer=quantizer))
     log = {}
     content = convert(model, "qat", representative_inputs=export_data[0], calibration_log=log)
-    # Attention-output and FFN-output weights of both blocks; the converter folds LayerNorm's
+    # Attention-output and FFN-output weights of each block; the converter folds LayerNorm's
     # gamma into the FCs after it, which takes their weights off the grid before we see them.
-    assert len(log["trained_weight_grids"]) == 4
     (encoder,) = [layer for layer in model.layers if isinstance(layer, Encoder)]
+    assert len(log["trained_weight_grids"]) == 2 * len(encoder.blocks)
+    _, verification = export_data
+    keras_logits = np.concatenate([np.asarray(model(b)) for b in verification])
+    agreement = _logits(content, verification).argmax(-1) == keras_logits.argmax(-1)
+    assert agreement.mean() >= 0.95
     step = clip / (2 ** (bits - 1) - 1)
     for index, block in enumerate(encoder.blocks):
         kernel = block.output_dense.kernel.numpy()
         trained = np.clip(np.round(kernel / step), -(clip / step), clip / step) * step
-        exported = _int8_weights(content, f"block_{index}_1/output_1/")
-        np.testing.assert_allclose(exported, trained.T, atol=1e-7)
+        exact = [
+            w
+            for w in _int8_fc_weights(content)
+            if w.shape == trained.T.shape and np.allclose(w, trained.T, rtol=0, atol=1e-7)
+        ]
+        assert exact, f"block {index}: no FC holds the trained FFN output weights exactly"

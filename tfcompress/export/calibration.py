@@ -95,22 +95,33 @@ def keep_trained_weight_grids(quantized: bytes, calibrated: bytes) -> tuple[byte
     Returns the model and the names of the weight tensors moved onto their grid.
     """
     float_graph, graph = _Graph(calibrated), _Graph(quantized)
-    float_fcs = {float_graph.name(op.inputs[1]): op for op in float_graph.float_weight_fcs()}
+    # Quantization adds QUANTIZE/DEQUANTIZE ops but keeps the FCs in order (names may change).
+    float_fcs = float_graph.fully_connected()
+    counterpart = dict(zip(map(id, graph.fully_connected()), float_fcs, strict=True))
     snapped = []
-    for op in graph.fully_connected():
-        name = graph.name(op.inputs[1])
-        float_op = float_fcs.get(name)
-        if float_op is None or not graph.is_int8(op.inputs[1]):
+    for ops in _int8_weight_groups(graph).values():
+        float_op = counterpart[id(ops[0])]
+        if not float_graph.has_float_constant(float_op, 1) or not graph.biases_rescalable(ops):
             continue
         weights = float_graph.array(float_op.inputs[1])
         step = _grid_step(weights)
         if step is None:
             continue
-        graph.set_int8_weights(op, np.round(weights / step), step)
-        if float_graph.has_float_constant(float_op, 2) and graph.has_bias(op):
-            graph.set_int32_bias(op, float_graph.array(float_op.inputs[2]))
-        snapped.append(name)
+        graph.set_int8_weights(ops[0], np.round(weights / step), step)
+        if float_graph.has_float_constant(float_op, 2):
+            for op in ops:
+                graph.set_int32_bias(op, float_graph.array(counterpart[id(op)].inputs[2]))
+        snapped.append(graph.name(ops[0].inputs[1]))
     return graph.serialize(), snapped
+
+
+def _int8_weight_groups(graph):
+    """{weight buffer: [FC ops]} for FCs with int8 weights; shared weights share one scale."""
+    groups = {}
+    for op in graph.fully_connected():
+        if graph.is_int8(op.inputs[1]):
+            groups.setdefault(graph.weight_buffer(op), []).append(op)
+    return groups
 
 
 def _grid_step(values, levels=127, tolerance=1e-3):
@@ -180,8 +191,18 @@ class _Graph:
     def is_int8(self, index):
         return self.subgraph.tensors[index].type == schema.TensorType.INT8
 
-    def has_bias(self, op):
-        return len(op.inputs) > 2 and op.inputs[2] >= 0
+    def biases_rescalable(self, ops):
+        """Whether each FC's bias can take a new weight scale: FCs sharing a bias buffer must
+        share their input scale, since the int32 bias is stored at input × weight scale."""
+        input_scales = {}
+        for op in ops:
+            if len(op.inputs) < 3 or op.inputs[2] < 0:
+                continue
+            bias_buffer = self.subgraph.tensors[op.inputs[2]].buffer
+            scale = self.subgraph.tensors[op.inputs[0]].quantization.scale[0]
+            if input_scales.setdefault(bias_buffer, scale) != scale:
+                return False
+        return True
 
     def has_float_constant(self, op, position):
         return (
@@ -201,6 +222,8 @@ class _Graph:
 
     def set_int32_bias(self, op, values):
         """Bias at scale input_scale · weight_scale, the scale TFLite's int8 FC requires."""
+        if len(op.inputs) < 3 or op.inputs[2] < 0:
+            return
         input_scale = self.subgraph.tensors[op.inputs[0]].quantization.scale[0]
         weight_scales = np.asarray(self.subgraph.tensors[op.inputs[1]].quantization.scale)
         scales = input_scale * weight_scales
