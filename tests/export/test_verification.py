@@ -22,6 +22,10 @@ def test_per_token_outputs_are_compared_position_by_position():
     report = compare_outputs(keras, tflite)
     assert report["argmax_agreement"]["tags"] == pytest.approx(5 / 6)
     assert report["flip_margins"]["tags"] == [1.0]
+    # What a model writes at padding is never used: the mask leaves it out.
+    masked = compare_outputs(keras, tflite, mask=np.array([[1, 1, 0], [1, 1, 1]]))
+    assert masked["argmax_agreement"]["tags"] == 1.0
+    assert masked["max_abs_diff"]["tags"] == 0.0
 
 
 def test_shape_mismatch_and_failed_tolerances_raise_with_numbers():

@@ -108,11 +108,12 @@ def _tolerance(mode, min_agreement, max_abs_diff):
 
 def _verify(model, content, verify_inputs, tolerance):
     runner = TFLiteModelRunner(content)
-    keras_parts, tflite_parts = [], []
+    keras_parts, tflite_parts, masks = [], [], []
     for batch in verify_inputs:
         inputs = {name: np.asarray(batch[name], np.int32) for name in runner.input_names}
         keras_parts.append(_as_dict(model(inputs, training=False)))
         tflite_parts.append(_as_dict(runner(inputs)))
+        masks.append(inputs.get("padding_mask"))
     keras_out, tflite_out = _concat(keras_parts), _concat(tflite_parts)
     if set(keras_out) != set(tflite_out):
         if len(keras_out) == len(tflite_out) == 1:
@@ -121,7 +122,8 @@ def _verify(model, content, verify_inputs, tolerance):
             raise ParityError(
                 f"TFLite outputs {sorted(tflite_out)} do not match Keras outputs {sorted(keras_out)}"
             )
-    numbers = compare_outputs(keras_out, tflite_out)
+    mask = None if masks[0] is None else np.concatenate(masks)
+    numbers = compare_outputs(keras_out, tflite_out, mask)
     numbers["examples"] = int(next(iter(keras_out.values())).shape[0])
     numbers["min_agreement"], numbers["max_abs_diff_allowed"] = tolerance
     try:

@@ -50,8 +50,11 @@ def float_compute_ops(histogram: list[dict]) -> list[str]:
     )
 
 
-def compare_outputs(keras_outputs: dict, tflite_outputs: dict) -> dict:
+def compare_outputs(keras_outputs: dict, tflite_outputs: dict, mask=None) -> dict:
     """Max abs diff per output and argmax agreement over the last axis (a top-1 check).
+
+    `mask` (batch, sequence), e.g. the padding mask: per-token outputs are compared on the
+    positions where it is 1 only, since what a model writes at padding is never used.
 
     `flip_margins`: for every position whose argmax differs, the Keras model's own margin
     (top-1 minus top-2 logit), smallest first — near-ties flip first under quantization noise;
@@ -65,6 +68,9 @@ def compare_outputs(keras_outputs: dict, tflite_outputs: dict) -> dict:
             raise ParityError(
                 f"output {name!r}: TFLite shape {actual.shape} != Keras shape {expected.shape}"
             )
+        if mask is not None and expected.ndim == np.ndim(mask) + 1:
+            keep = np.asarray(mask) == 1
+            actual, expected = actual[keep], expected[keep]
         report["max_abs_diff"][name] = float(np.max(np.abs(actual - expected)))
         agree = actual.argmax(-1) == expected.argmax(-1)
         report["argmax_agreement"][name] = float(np.mean(agree))
