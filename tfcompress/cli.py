@@ -7,7 +7,7 @@ import sys
 import yaml
 
 from tfcompress.errors import ConfigError, TfcompressError
-from tfcompress.export import DEFAULT_RANGE_QUANTILE, EXPORT_MODES
+from tfcompress.export import DEFAULT_RANGE_QUANTILE, EXPORT_MODES, check_range_quantile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -183,6 +183,13 @@ def _add_run_arguments(parser):
     )
 
 
+def _range_quantile(text):
+    try:
+        return check_range_quantile(float(text))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="tfcompress", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -230,7 +237,7 @@ def build_parser():
     )
     export.add_argument(
         "--range-quantile",
-        type=float,
+        type=_range_quantile,
         default=DEFAULT_RANGE_QUANTILE,
         help="int8: activation range = this quantile of per-example extremes (1: min/max)",
     )

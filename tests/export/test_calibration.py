@@ -174,7 +174,7 @@ def test_lower_quantile_narrows_ranges_but_not_outputs(tiny_classifier, export_d
 
 @pytest.mark.parametrize("quantile", [0.2, 1.5])
 def test_convert_rejects_a_range_quantile_outside_its_interval(tiny_classifier, quantile):
-    with pytest.raises(ConfigError, match="range_quantile"):
+    with pytest.raises(ConfigError, match=r"range quantile .* outside \(0\.5, 1\]"):
         convert(tiny_classifier, "int8", representative_inputs=[], range_quantile=quantile)
 
 

@@ -114,3 +114,12 @@ def test_dir_without_model_exits_2(tmp_path, capsys):
 def test_export_run_raises_config_error_for_missing_dir(tmp_path):
     with pytest.raises(ConfigError, match="no such run directory"):
         export_run(tmp_path / "absent", "float", output=tmp_path / "x.tflite")
+
+
+def test_range_quantile_outside_its_interval_exits_2_before_any_work(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["export", str(tmp_path / "nope"), "--range-quantile", "0.3"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert "range quantile 0.3 is outside (0.5, 1]" in err
+    assert "no such run directory" not in err

@@ -7,3 +7,13 @@ EXPORT_MODES = ("float", "float16", "dynamic", "int8", "int16x8", "qat")
 
 # int8 activation ranges ignore the 1% most extreme calibration examples (calibration.py).
 DEFAULT_RANGE_QUANTILE = 0.99
+
+
+def check_range_quantile(quantile):
+    """The quantile, or ValueError naming the valid interval (shared by the CLI and convert)."""
+    if quantile is not None and not 0.5 < quantile <= 1.0:
+        raise ValueError(
+            f"range quantile {quantile} is outside (0.5, 1]; 0.99 ignores the 1% most extreme "
+            "calibration examples, 1 keeps all of them"
+        )
+    return quantile

@@ -12,7 +12,12 @@ import tempfile
 import tensorflow as tf
 
 from tfcompress.errors import ConfigError
-from tfcompress.export import DEFAULT_RANGE_QUANTILE, EXPORT_MODES, calibration
+from tfcompress.export import (
+    DEFAULT_RANGE_QUANTILE,
+    EXPORT_MODES,
+    calibration,
+    check_range_quantile,
+)
 
 # Run in float between the int8 matmuls (measured in docs/results.md, "Where the time goes"):
 # TFLite's int8 kernels for these are reference code outside XNNPACK (BATCH_MATMUL alone was
@@ -69,11 +74,10 @@ def convert(
     """
     if mode not in EXPORT_MODES:
         raise ConfigError(f"unknown export mode {mode!r}; choose one of {', '.join(EXPORT_MODES)}")
-    if range_quantile is not None and not 0.5 < range_quantile <= 1.0:
-        raise ConfigError(
-            f"range_quantile {range_quantile} is outside (0.5, 1]; 0.99 ignores the 1% most "
-            "extreme calibration examples, 1 keeps all of them"
-        )
+    try:
+        check_range_quantile(range_quantile)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
     needs_data = mode in ("int8", "int16x8", "qat")
     if needs_data and representative_inputs is None:
         raise ConfigError(f"mode {mode!r} needs representative data (a few dozen examples)")
