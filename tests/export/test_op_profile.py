@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from ai_edge_litert.tools import flatbuffer_utils
 
-from tests.export.conftest import SEQ, VOCAB, build_tiny_classifier, make_batch
+from tests.export.conftest import build_tiny_classifier, make_batch
 from tfcompress.export.converter import convert
 from tfcompress.export.op_profile import format_profile, profile_ops, summarize_by_op
 
@@ -98,19 +98,8 @@ def test_float_model_profile(float_content, one_example):
 
 def _wide_classifier():
     """Wide enough that a matmul costs well above one interpreter call (the tiny one does not)."""
-    from tfcompress.models import Encoder, EncoderConfig, build_classifier
-
-    config = EncoderConfig(
-        vocab_size=VOCAB,
-        hidden_size=256,
-        num_layers=1,
-        num_heads=4,
-        intermediate_size=1024,
-        max_length=SEQ,
-        dropout=0.0,
-        attention_dropout=0.0,
-    )
-    return build_classifier(Encoder(config), 2, sequence_length=SEQ, dropout=0.0)
+    wide = {"hidden_size": 256, "num_layers": 1, "num_heads": 4, "intermediate_size": 1024}
+    return build_tiny_classifier(wide)
 
 
 def test_a_wide_model_has_positive_time_dominated_by_matmuls(export_data, one_example):
