@@ -54,7 +54,7 @@ def equalize_fc_outputs(calibrated: bytes, representative, float_ops) -> tuple[b
             narrowed = graph.add_tensor_like(original, ranges[original] / scale, "equalized")
             graph.insert_mul_after(op, narrowed, scale, original)
             op.outputs = [narrowed]
-        graph.scale_output_channels(group[0], 1.0 / scale)
+        graph.scale_output_channels(group, 1.0 / scale)
         records.append(
             {
                 "outputs": [graph.name(op.outputs[0]) for op in group],
@@ -196,9 +196,9 @@ class _Graph:
         share their input scale, since the int32 bias is stored at input × weight scale."""
         input_scales = {}
         for op in ops:
-            if len(op.inputs) < 3 or op.inputs[2] < 0:
+            if _bias(op) is None:
                 continue
-            bias_buffer = self.subgraph.tensors[op.inputs[2]].buffer
+            bias_buffer = self.subgraph.tensors[_bias(op)].buffer
             scale = self.subgraph.tensors[op.inputs[0]].quantization.scale[0]
             if input_scales.setdefault(bias_buffer, scale) != scale:
                 return False
@@ -222,12 +222,12 @@ class _Graph:
 
     def set_int32_bias(self, op, values):
         """Bias at scale input_scale · weight_scale, the scale TFLite's int8 FC requires."""
-        if len(op.inputs) < 3 or op.inputs[2] < 0:
+        if _bias(op) is None:
             return
         input_scale = self.subgraph.tensors[op.inputs[0]].quantization.scale[0]
         weight_scales = np.asarray(self.subgraph.tensors[op.inputs[1]].quantization.scale)
         scales = input_scale * weight_scales
-        tensor = self.subgraph.tensors[op.inputs[2]]
+        tensor = self.subgraph.tensors[_bias(op)]
         codes = np.round(values / scales).astype(np.int32)
         self.model.buffers[tensor.buffer].data = codes.view(np.uint8).ravel()
         tensor.quantization.scale = [float(x) for x in scales]
@@ -253,12 +253,18 @@ class _Graph:
     def weight_buffer(self, op):
         return self.subgraph.tensors[op.inputs[1]].buffer
 
-    def scale_output_channels(self, op, factor):
-        """Multiply output channel j of an FC's float weights (out, in) and bias by factor[j]."""
-        self._set_array(op.inputs[1], self.array(op.inputs[1]) * factor[:, None])
-        bias = op.inputs[2] if len(op.inputs) > 2 else -1
-        if bias >= 0 and self._is_float_constant(bias):
-            self._set_array(bias, self.array(bias) * factor)
+    def scale_output_channels(self, ops, factor):
+        """Multiply output channel j of FCs' float weights (out, in) and biases by factor[j],
+        once per buffer (the FCs share their weights, maybe their biases)."""
+        weights = [op.inputs[1] for op in ops]
+        biases = [_bias(op) for op in ops if self.has_float_constant(op, 2)]
+        done = set()
+        for indices, shape in ((weights, (-1, 1)), (biases, (-1,))):
+            for index in indices:
+                buffer = self.subgraph.tensors[index].buffer
+                if buffer not in done:
+                    self._set_array(index, self.array(index) * factor.reshape(shape))
+                    done.add(buffer)
 
     def set_range(self, index, low, high):
         self.subgraph.tensors[index].quantization.min = [low]
@@ -334,6 +340,11 @@ class _Graph:
         code.version = 1
         self.model.operatorCodes.append(code)
         return len(self.model.operatorCodes) - 1
+
+
+def _bias(op):
+    """The FC's bias tensor index, or None."""
+    return op.inputs[2] if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
 
 
 def _bytes(values):
