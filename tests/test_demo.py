@@ -15,6 +15,15 @@ def test_demo_quick_runs_teacher_then_sps_student(tmp_path, capsys):
     assert student["model"]["executed_layers"] == 4
     assert student["model"]["parameters"] < 0.75 * teacher["model"]["parameters"]
     assert student["teacher"]["eval"] == teacher["eval"]
+    # Stage 3: the student on TFLite, parity-checked and timed.
+    assert "SPS student on TFLite" in printed and "latency p50 (ms)" in printed
+    exports = {
+        m: json.loads((out / "student" / "export" / f"{m}.json").read_text())
+        for m in ("float", "int8")
+    }
+    assert exports["float"]["parity"]["argmax_agreement"]["intent_logits"] == 1.0
+    assert exports["int8"]["parity"]["passed"] is True
+    assert exports["int8"]["size_bytes"] < 0.5 * exports["float"]["size_bytes"]
     # Re-running reuses both finished stages instead of training again.
     before = (out / "student" / "model.keras").stat().st_mtime_ns
     assert main(["demo", "--quick", "--output-dir", str(out)]) == 0

@@ -93,10 +93,35 @@ def cmd_demo(args):
     )
     console = Console()
     console.print(table)
+    console.print(_export_table(student["export"]))
     console.print(
         f"runs: {args.output_dir}/teacher and {args.output_dir}/student "
-        "(config.yaml, metrics.json, model.keras, history.csv)"
+        "(config.yaml, metrics.json, model.keras, history.csv, export/)"
     )
+
+
+def _export_table(reports):
+    """The student's TFLite exports side by side: size, latency, parity, task metrics."""
+    from rich.table import Table
+
+    first = next(iter(reports.values()))
+    table = Table(
+        title=f"SPS student on TFLite (batch 1, sequence {first['sequence_length']}, 1 thread)"
+    )
+    table.add_column("")
+    for mode in reports:
+        table.add_column(mode, justify="right")
+
+    def row(label, value):
+        table.add_row(label, *(value(report) for report in reports.values()))
+
+    row("size (MB)", lambda r: f"{r['size_bytes'] / 2**20:.2f}")
+    row("latency p50 (ms)", lambda r: f"{r['latency_p50_ms']:.3f}")
+    for name in first["parity"]["argmax_agreement"]:
+        row(f"{name} agreement", lambda r, n=name: f"{r['parity']['argmax_agreement'][n]:.4f}")
+    for name in first["accuracy"]:
+        row(f"eval {name}", lambda r, n=name: f"{r['accuracy'][n]:.4f}")
+    return table
 
 
 def cmd_report(args):

@@ -1,4 +1,5 @@
-"""The main job: teacher → distilled SPS student on the embedded synthetic intent + slot data."""
+"""The main job: teacher → distilled SPS student → TFLite (float and int8, parity-checked and
+timed on this host), on the embedded synthetic intent + slot data."""
 
 import copy
 import json
@@ -75,7 +76,7 @@ def _run_stage(run_fn, config, overwrite, may_reuse):
 
 
 def run_demo(output_dir="runs/demo", quick=False, overwrite=False):
-    """Returns (teacher summary, student summary)."""
+    """Returns (teacher summary, student summary); the student's has an `export` section."""
     from tfcompress.distill.distill_run_config import distill_config_from_dict
     from tfcompress.distill.run_distill import run_distill
 
@@ -94,4 +95,21 @@ def run_demo(output_dir="runs/demo", quick=False, overwrite=False):
     student_config = distill_config_from_dict(student_values, base_dir=os.getcwd())
     # A retrained teacher makes any earlier student stale.
     student, _ = _run_stage(run_distill, student_config, overwrite, may_reuse=teacher_reused)
+    student["export"] = export_and_time(student_config.output_dir, quick)
     return teacher, student
+
+
+def export_and_time(run_dir, quick):
+    """{mode: export report + p50 latency} for the float and int8 TFLite exports of a run."""
+    from tfcompress.export.run_export import export_run
+    from tfcompress.latency import measure_latency
+
+    reports = {}
+    for mode in ("float", "int8"):
+        report = export_run(
+            run_dir, mode, representative_examples=128 if quick else 512, verify_examples=0
+        )
+        latency = measure_latency(report["tflite_path"], threads=(1,), runs=50 if quick else 200)
+        report["latency_p50_ms"] = latency["results"][0]["p50_ms"]
+        reports[mode] = report
+    return reports
