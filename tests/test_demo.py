@@ -16,7 +16,7 @@ def test_demo_quick_runs_teacher_then_sps_student(tmp_path, capsys):
     assert student["model"]["parameters"] < 0.75 * teacher["model"]["parameters"]
     assert student["teacher"]["eval"] == teacher["eval"]
     # Stage 3: the student on TFLite, parity-checked and timed.
-    assert "SPS student on TFLite" in printed and "latency p50 (ms)" in printed
+    assert "student on TFLite" in printed and "latency p50 (ms)" in printed
     exports = {
         m: json.loads((out / "student" / "export" / f"{m}.json").read_text())
         for m in ("float", "int8")

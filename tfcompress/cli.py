@@ -105,9 +105,7 @@ def _export_table(reports):
     from rich.table import Table
 
     first = next(iter(reports.values()))
-    table = Table(
-        title=f"SPS student on TFLite (batch 1, sequence {first['sequence_length']}, 1 thread)"
-    )
+    table = Table(title=f"student on TFLite (batch 1, seq {first['sequence_length']}, 1 thread)")
     table.add_column("")
     for mode in reports:
         table.add_column(mode, justify="right")
