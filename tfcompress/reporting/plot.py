@@ -1,16 +1,16 @@
 """report.png: accuracy vs size and accuracy vs p50 latency, with the Pareto fronts as steps."""
 
+import io
 import math
-import os
-import tempfile
 from collections import defaultdict
-from pathlib import Path
 
 from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+from tfcompress.atomic_write import write_bytes_atomic
 
 MARKERS = {
     "keras": "o",
@@ -164,16 +164,7 @@ def render_figure(rows, threads):
 
 
 def write_png_atomic(figure, path):
-    """savefig to a temp file beside `path`, then os.replace: readers never see half a PNG."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            figure.savefig(f, format="png", dpi=120)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Render the PNG in memory, then write it atomically: readers never see half a PNG."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=120)
+    write_bytes_atomic(path, buffer.getvalue())
