@@ -27,6 +27,10 @@ class ClassificationHead(keras.layers.Layer):
     def call(self, pooled_output, training=None):
         return self.dense(self.dropout(pooled_output, training=training))
 
+    def call_on_features(self, features, training=None):
+        """The head applied to an `Encoder`'s output dict (the pooled output)."""
+        return self(features["pooled_output"], training=training)
+
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.num_classes,)
 

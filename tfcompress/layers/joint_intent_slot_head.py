@@ -36,6 +36,13 @@ class JointIntentSlotHead(keras.layers.Layer):
             self.slot_head(sequence_output, training=training),
         )
 
+    def call_on_features(self, features, training=None):
+        """`{"intent_logits", "slot_logits"}` from an `Encoder`'s output dict."""
+        intent, slots = self(
+            features["pooled_output"], features["sequence_output"], training=training
+        )
+        return {"intent_logits": intent, "slot_logits": slots}
+
     def compute_output_shape(self, pooled_output_shape, sequence_output_shape):
         return (
             self.intent_head.compute_output_shape(pooled_output_shape),

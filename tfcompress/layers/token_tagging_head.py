@@ -16,6 +16,10 @@ class TokenTaggingHead(ClassificationHead):
     def __init__(self, num_tags, dropout=0.1, kernel_initializer="glorot_uniform", **kwargs):
         super().__init__(num_tags, dropout, kernel_initializer, **kwargs)
 
+    def call_on_features(self, features, training=None):
+        """The head applied to an `Encoder`'s output dict (every token's state)."""
+        return self(features["sequence_output"], training=training)
+
     @property
     def num_tags(self):
         return self.num_classes
