@@ -24,7 +24,7 @@ from tfcompress.distill.distill_run_config import StudentConfig
 from tfcompress.distill.run_distill import student_encoder_config
 from tfcompress.distill.teacher_cache import TeacherCache, with_cached_targets
 from tfcompress.distill.teacher_run import read_teacher_run
-from tfcompress.models import Encoder, build_classifier, get_encoder
+from tfcompress.models import Encoder, build_classifier
 from tfcompress.models.student_init import init_from_teacher
 from tfcompress.training.finetune import TaskSetup, make_dataset
 
@@ -45,10 +45,10 @@ def main():
     teacher = run.load_model()
     student_encoder = Encoder(
         student_encoder_config(
-            StudentConfig(num_layers=args.student_layers), get_encoder(teacher).config
+            StudentConfig(num_layers=args.student_layers), teacher.encoder.config
         )
     )
-    init_from_teacher(student_encoder, get_encoder(teacher))
+    init_from_teacher(student_encoder, teacher.encoder)
     student = build_classifier(student_encoder, len(run.labels["labels"]))
 
     # The fields make_dataset reads from a run config.

@@ -39,9 +39,8 @@ def test_losses_match_terms_computed_by_hand(tiny_config, tiny_inputs):
     distiller = Distiller(student, teacher, ALL_LOSSES)
     inputs, labels = _batch(tiny_inputs)
     from tfcompress.distill import losses
-    from tfcompress.models.task_models import forward_with_features
 
-    logits, feats = forward_with_features(student, inputs)
+    logits, feats = student.forward_with_features(inputs)
     t = teacher_targets(teacher, inputs, with_intermediate=True)
     terms = distiller.compute_losses(logits, feats, t, labels, inputs["padding_mask"])
     expected_hidden = losses.normalized_cls_mse(

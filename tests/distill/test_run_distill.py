@@ -9,7 +9,6 @@ from tfcompress.distill.distill_run_config import distill_config_from_dict
 from tfcompress.distill.ptp import ptp_labels
 from tfcompress.distill.run_distill import run_distill
 from tfcompress.errors import ConfigError
-from tfcompress.models import get_encoder
 
 
 def _values(teacher_dir, output_dir, **sections):
@@ -38,7 +37,7 @@ def test_sps_student_distilled_from_teacher_run(finished_run, tmp_path):
     assert summary["train"]["teacher_cache_s"] is not None
     assert len(list((teacher_dir / "distill_cache").glob("*/meta.json"))) == 1
     student = keras.models.load_model(tmp_path / "s" / "model.keras", safe_mode=True)
-    encoder = get_encoder(student)
+    encoder = student.encoder
     assert encoder.config.layer_plan == [(0, False), (0, True)]
     # SPS keeps the parameter count of the 1-block student.
     unshared = run_distill(

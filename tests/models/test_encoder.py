@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from tests.layers.helpers import assert_saved_model_identical
 from tfcompress.layers import UniformQuantizer
-from tfcompress.models import Encoder, build_classifier, get_encoder
+from tfcompress.models import Encoder, build_classifier
 
 SPS_PLAN = [(0, False), (1, False), (0, True), (1, True)]
 
@@ -108,7 +108,7 @@ def test_sps_model_save_load_identical(tiny_config, tiny_inputs, tmp_path):
     config = dataclasses.replace(tiny_config, layer_plan=SPS_PLAN)
     model = build_classifier(Encoder(config, activation_quantizer=UniformQuantizer(8, 4.0)), 3)
     loaded = assert_saved_model_identical(model, tiny_inputs, tmp_path)
-    encoder = get_encoder(loaded)
+    encoder = loaded.encoder
     assert encoder.config.layer_plan == SPS_PLAN
     reused = encoder.executed_blocks[2].attention
     assert reused.query_dense.kernel is encoder.blocks[0].attention.key_dense.kernel

@@ -6,8 +6,8 @@ from tfcompress.models import (
     Encoder,
     MaskedLMModel,
     build_intent_slot_model,
+    TaskModel,
     build_tagger,
-    get_encoder,
 )
 
 
@@ -18,8 +18,11 @@ def test_tagger_and_joint_model_outputs(tiny_config, tiny_inputs, tmp_path):
     out = joint(tiny_inputs)
     assert out["intent_logits"].shape == (2, 3) and out["slot_logits"].shape == (2, 8, 7)
     assert sorted(joint.input) == ["padding_mask", "segment_ids", "token_ids"]
-    assert_saved_model_identical(joint, tiny_inputs, tmp_path)
-    assert isinstance(get_encoder(joint), Encoder)
+    loaded = assert_saved_model_identical(joint, tiny_inputs, tmp_path)
+    assert isinstance(loaded, TaskModel)
+    assert isinstance(loaded.encoder, Encoder) and loaded.head.name == "intent_slot_head"
+    # The parts are the layers the functional graph runs, not copies.
+    assert loaded.encoder in loaded.layers and loaded.head in loaded.layers
 
 
 def test_masked_lm_decoder_is_tied_and_survives_save(tiny_config, tiny_inputs, tmp_path):
@@ -40,14 +43,12 @@ def test_masked_lm_decoder_is_tied_and_survives_save(tiny_config, tiny_inputs, t
 
 def test_forward_with_features_matches_model(tiny_config, tiny_inputs):
     from tfcompress.models import build_classifier
-    from tfcompress.models.task_models import forward_with_features
-
     for model in (
         build_classifier(Encoder(tiny_config), 2),
         build_tagger(Encoder(tiny_config), 4),
         build_intent_slot_model(Encoder(tiny_config), 3, 5),
     ):
-        outputs, features = forward_with_features(model, tiny_inputs, training=False)
+        outputs, features = model.forward_with_features(tiny_inputs, training=False)
         expected = model(tiny_inputs, training=False)
         for a, b in zip(keras.tree.flatten(outputs), keras.tree.flatten(expected), strict=True):
             np.testing.assert_allclose(a, b, atol=1e-6)

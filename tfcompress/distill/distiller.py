@@ -9,7 +9,6 @@ from tfcompress.distill.distillation_config import DistillationConfig
 from tfcompress.distill.layer_maps import resolve_layer_map
 from tfcompress.errors import ConfigError
 from tfcompress.models.encoder import INPUT_NAMES
-from tfcompress.models.task_models import forward_with_features, get_encoder
 
 TEACHER_KEY = "teacher"
 
@@ -17,7 +16,7 @@ TEACHER_KEY = "teacher"
 def teacher_targets(teacher, inputs, with_intermediate=False):
     """What the losses need from the teacher: logits and every layer's [CLS] state,
     plus full hidden states and attention maps when `with_intermediate`."""
-    logits, features = forward_with_features(teacher, inputs, training=False)
+    logits, features = teacher.forward_with_features(inputs, training=False)
     targets = {
         "logits": logits,
         "cls_hidden": ops.stack([h[:, 0, :] for h in features["hidden_states"]], axis=1),
@@ -50,7 +49,7 @@ class Distiller(keras.Model):
         self.teacher = teacher
         self.teacher.trainable = False
         self.config = config or DistillationConfig()
-        student_encoder, teacher_encoder = get_encoder(student), get_encoder(teacher)
+        student_encoder, teacher_encoder = student.encoder, teacher.encoder
         self.layer_pairs = self._layer_pairs(student_encoder.config, teacher_encoder.config)
         self.hidden_projection = None
         s_width, t_width = student_encoder.config.hidden_size, teacher_encoder.config.hidden_size
@@ -182,7 +181,7 @@ class Distiller(keras.Model):
         model_inputs, teacher = self._split_inputs(inputs)
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         with tf.GradientTape() as tape:
-            logits, features = forward_with_features(self.student, model_inputs, training=True)
+            logits, features = self.student.forward_with_features(model_inputs, training=True)
             terms = self.compute_losses(
                 logits, features, teacher, labels, model_inputs["padding_mask"]
             )

@@ -16,7 +16,7 @@ from tfcompress.distill.ptp import PTP_LABEL_NAMES, ptp_labels
 from tfcompress.distill.strategies import make_strategy
 from tfcompress.distill.teacher_cache import TeacherCache, fingerprint, with_cached_targets
 from tfcompress.distill.teacher_run import read_teacher_run
-from tfcompress.models import Encoder, EncoderConfig, build_classifier, get_encoder
+from tfcompress.models import Encoder, EncoderConfig, build_classifier
 from tfcompress.models.sps import sps_config
 from tfcompress.models.student_init import init_from_teacher
 from tfcompress.training.finetune import (
@@ -49,7 +49,7 @@ def student_encoder_config(student, teacher_config):
 
 
 def build_student(config, teacher, labels):
-    teacher_encoder = get_encoder(teacher)
+    teacher_encoder = teacher.encoder
     encoder = Encoder(
         student_encoder_config(config.student, teacher_encoder.config), name="encoder"
     )
@@ -121,7 +121,7 @@ def pretrain_with_teacher_predictions(config, setup, teacher, student, cache, st
     dataset = classification_dataset(
         data, setup.tokenizer, config.training.batch_size, shuffle=True, seed=config.seed
     )
-    encoder = get_encoder(student)
+    encoder = student.encoder
     steps = math.ceil(len(data) / config.training.batch_size) * ptp.epochs
     with strategy.scope():
         ptp_model = build_classifier(encoder, len(PTP_LABEL_NAMES[ptp.variant]), name="ptp")

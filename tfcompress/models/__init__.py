@@ -6,11 +6,11 @@ from tfcompress.models.hf_checkpoint import load_hf_encoder, load_hf_weights, re
 from tfcompress.models.masked_lm_model import MaskedLMModel
 from tfcompress.models.task_models import (
     TASK_TYPES,
+    TaskModel,
     build_classifier,
     build_intent_slot_model,
     build_tagger,
     encoder_inputs,
-    get_encoder,
 )
 
 __all__ = [
@@ -19,11 +19,11 @@ __all__ = [
     "Encoder",
     "EncoderConfig",
     "MaskedLMModel",
+    "TaskModel",
     "build_classifier",
     "build_intent_slot_model",
     "build_tagger",
     "encoder_inputs",
-    "get_encoder",
     "load_hf_encoder",
     "load_hf_weights",
     "read_hf_config",

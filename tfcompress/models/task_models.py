@@ -1,4 +1,4 @@
-"""Functional task models around an `Encoder`, with named int32 inputs for export."""
+"""Task models: an `Encoder` and a head, with named int32 inputs for export."""
 
 import keras
 
@@ -15,61 +15,72 @@ def encoder_inputs(sequence_length=None):
     return {name: keras.Input((sequence_length,), dtype="int32", name=name) for name in INPUT_NAMES}
 
 
+@keras.saving.register_keras_serializable(package="tfcompress")
+class TaskModel(keras.Model):
+    """token ids → `encoder` → `head`: a functional model that keeps both parts by name.
+
+    Trainers reach the parts as `model.encoder` and `model.head` (never by layer
+    names), and `forward_with_features` returns the task outputs together with
+    the encoder's hidden states and attention maps from one pass.
+
+    Args:
+        encoder: a `tfcompress.models.Encoder`.
+        head: a layer with `call_on_features(encoder_outputs, training)`, e.g.
+            `ClassificationHead`, `TokenTaggingHead` or `JointIntentSlotHead`.
+        sequence_length: a fixed input length (static shapes for export), or
+            `None` for any length.
+        **kwargs: `keras.Model` arguments such as `name`.
+
+    Example:
+        >>> model = TaskModel(Encoder(config), ClassificationHead(2, name="head"))
+        >>> logits, features = model.forward_with_features(inputs)
+    """
+
+    def __init__(self, encoder, head, sequence_length=None, **kwargs):
+        inputs = encoder_inputs(sequence_length)
+        outputs = head.call_on_features(encoder(inputs))
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        self.encoder = encoder
+        self.head = head
+        self.sequence_length = sequence_length
+
+    def forward_with_features(self, inputs, training=None):
+        """`(self(inputs), encoder outputs)` in one pass, for losses on intermediate features."""
+        features = self.encoder(inputs, training=training)
+        return self.head.call_on_features(features, training=training), features
+
+    def get_config(self):
+        return {
+            "encoder": keras.layers.serialize(self.encoder),
+            "head": keras.layers.serialize(self.head),
+            "sequence_length": self.sequence_length,
+            "name": self.name,
+            "trainable": self.trainable,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("encoder", "head"):
+            config[key] = keras.layers.deserialize(config[key])
+        return cls(**config)
+
+
 def build_classifier(encoder, num_classes, sequence_length=None, dropout=0.1, name="classifier"):
     """token ids → encoder → pooled output → logits [B, num_classes]."""
-    inputs = encoder_inputs(sequence_length)
-    pooled = encoder(inputs)["pooled_output"]
-    logits = ClassificationHead(num_classes, dropout, name="classification_head")(pooled)
-    return keras.Model(inputs, logits, name=name)
+    head = ClassificationHead(num_classes, dropout, name="classification_head")
+    return TaskModel(encoder, head, sequence_length, name=name)
 
 
 def build_tagger(encoder, num_tags, sequence_length=None, dropout=0.1, name="tagger"):
     """token ids → encoder → sequence output → logits [B, S, num_tags]."""
-    inputs = encoder_inputs(sequence_length)
-    sequence = encoder(inputs)["sequence_output"]
-    logits = TokenTaggingHead(num_tags, dropout, name="tagging_head")(sequence)
-    return keras.Model(inputs, logits, name=name)
+    head = TokenTaggingHead(num_tags, dropout, name="tagging_head")
+    return TaskModel(encoder, head, sequence_length, name=name)
 
 
 def build_intent_slot_model(
     encoder, num_intents, num_slots, sequence_length=None, dropout=0.1, name="intent_slot"
 ):
     """token ids → encoder → `intent_logits` [B, I] and `slot_logits` [B, S, T]."""
-    inputs = encoder_inputs(sequence_length)
-    outputs = encoder(inputs)
-    intent, slots = JointIntentSlotHead(num_intents, num_slots, dropout, name="intent_slot_head")(
-        outputs["pooled_output"], outputs["sequence_output"]
-    )
-    return keras.Model(inputs, {"intent_logits": intent, "slot_logits": slots}, name=name)
-
-
-def get_encoder(model):
-    """The `Encoder` inside a task model built here."""
-    from tfcompress.models.encoder import Encoder
-
-    for layer in model.layers:
-        if isinstance(layer, Encoder):
-            return layer
-    raise ValueError(f"model {model.name!r} contains no tfcompress Encoder")
-
-
-def forward_with_features(model, inputs, training=None):
-    """`(model(inputs), encoder outputs)` in one pass, for losses on intermediate features.
-
-    Works for models made by the builders above: it runs their encoder and head
-    layers directly, so outputs equal `model(inputs)` and no extra graph is built.
-    """
-    encoder_outputs = get_encoder(model)(inputs, training=training)
-    layer_names = {layer.name for layer in model.layers}
-    if "classification_head" in layer_names:
-        head = model.get_layer("classification_head")
-        return head(encoder_outputs["pooled_output"], training=training), encoder_outputs
-    if "tagging_head" in layer_names:
-        head = model.get_layer("tagging_head")
-        return head(encoder_outputs["sequence_output"], training=training), encoder_outputs
-    if "intent_slot_head" in layer_names:
-        intent, slots = model.get_layer("intent_slot_head")(
-            encoder_outputs["pooled_output"], encoder_outputs["sequence_output"], training=training
-        )
-        return {"intent_logits": intent, "slot_logits": slots}, encoder_outputs
-    raise ValueError(f"model {model.name!r} was not built by tfcompress.models' task builders")
+    head = JointIntentSlotHead(num_intents, num_slots, dropout, name="intent_slot_head")
+    return TaskModel(encoder, head, sequence_length, name=name)

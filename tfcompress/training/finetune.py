@@ -32,7 +32,6 @@ from tfcompress.models import (
     build_classifier,
     build_intent_slot_model,
     build_tagger,
-    get_encoder,
     load_hf_encoder,
 )
 from tfcompress.models.hf_checkpoint import checkpoint_lower_case, read_hf_config
@@ -279,8 +278,8 @@ def run_summary(config, setup, model, metrics, history, steps_per_epoch, seconds
         "model": {
             "parameters": int(model.count_params()),
             "float32_mb": round(model.count_params() * 4 / 2**20, 2),
-            "executed_layers": get_encoder(model).config.num_executed_layers,
-            "encoder": get_encoder(model).config.to_dict(),
+            "executed_layers": model.encoder.config.num_executed_layers,
+            "encoder": model.encoder.config.to_dict(),
         },
     }
 
