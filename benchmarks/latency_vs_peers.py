@@ -123,7 +123,7 @@ class Timed:
     def __init__(self, content, threads):
         from ai_edge_litert.interpreter import Interpreter
 
-        from tfcompress.latency import make_inputs
+        from tfcompress.latency.inputs import make_inputs
 
         self.interpreter = Interpreter(model_content=content, num_threads=threads)
         self.runner = self.interpreter.get_signature_runner()
@@ -148,7 +148,7 @@ class TimedOrt(Timed):
     """Timed's rounds on an ONNX Runtime session; size is the .onnx file's."""
 
     def __init__(self, path, threads):
-        from tfcompress.latency import make_inputs
+        from tfcompress.latency.inputs import make_inputs
 
         self.session = ort_session(path, threads)
         self.inputs = make_inputs(ort_input_details(self.session))

@@ -102,7 +102,7 @@ def run_demo(output_dir="runs/demo", quick=False, overwrite=False):
 def export_and_time(run_dir, quick):
     """{mode: export report + p50 latency} for the float and int8 TFLite exports of a run."""
     from tfcompress.export.run_export import export_run
-    from tfcompress.latency import measure_latency
+    from tfcompress.latency.host_timing import measure_latency
 
     reports = {}
     for mode in ("float", "int8"):

@@ -19,7 +19,7 @@ from ai_edge_litert.interpreter import Interpreter
 from ai_edge_litert.tools import flatbuffer_utils
 
 from tfcompress.export.tflite_model_runner import inspecting_interpreter
-from tfcompress.latency import make_inputs
+from tfcompress.latency.inputs import make_inputs
 
 
 @dataclass
