@@ -49,10 +49,13 @@ class BertEmbeddings(keras.layers.Layer):
             self.projection = QuantizedDense(
                 self.hidden_size,
                 kernel_initializer=fresh_initializer(self.initializer),
+                dtype=self.dtype_policy,
                 name="embedding_projection",
             )
-        self.layer_norm = LayerNorm(epsilon=self.layer_norm_epsilon, name="embeddings_layer_norm")
-        self.dropout = keras.layers.Dropout(self.dropout_rate)
+        self.layer_norm = LayerNorm(
+            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name="embeddings_layer_norm"
+        )
+        self.dropout = keras.layers.Dropout(self.dropout_rate, dtype=self.dtype_policy)
 
     def build(self, input_shape=None):
         self.word_embeddings = self.add_weight(

@@ -14,10 +14,11 @@ class ClassificationHead(keras.layers.Layer):
         self.num_classes = int(num_classes)
         self.dropout_rate = float(dropout)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.dropout = keras.layers.Dropout(self.dropout_rate)
+        self.dropout = keras.layers.Dropout(self.dropout_rate, dtype=self.dtype_policy)
         self.dense = keras.layers.Dense(
             self.num_classes,
             kernel_initializer=fresh_initializer(self.kernel_initializer),
+            dtype=self.dtype_policy,
             name="logits",
         )
 

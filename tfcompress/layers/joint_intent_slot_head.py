@@ -22,9 +22,11 @@ class JointIntentSlotHead(keras.layers.Layer):
         self.dropout_rate = float(dropout)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.intent_head = ClassificationHead(
-            num_intents, dropout, self.kernel_initializer, name="intent"
+            num_intents, dropout, self.kernel_initializer, dtype=self.dtype_policy, name="intent"
         )
-        self.slot_head = TokenTaggingHead(num_slots, dropout, self.kernel_initializer, name="slots")
+        self.slot_head = TokenTaggingHead(
+            num_slots, dropout, self.kernel_initializer, dtype=self.dtype_policy, name="slots"
+        )
 
     def build(self, pooled_output_shape, sequence_output_shape):
         self.intent_head.build(pooled_output_shape)

@@ -17,7 +17,9 @@ class LayerNorm(keras.layers.LayerNormalization):
     def call(self, inputs):
         if self.axis not in (-1, [-1], (-1,)) and self.axis != [len(inputs.shape) - 1]:
             return super().call(inputs)
-        x = ops.cast(inputs, "float32") if inputs.dtype == "float16" else inputs
+        # Statistics in float32 for half-precision inputs, as Keras's own LayerNormalization.
+        half = keras.backend.standardize_dtype(inputs.dtype) in ("float16", "bfloat16")
+        x = ops.cast(inputs, "float32") if half else inputs
         centered = x - ops.mean(x, axis=-1, keepdims=True)
         variance = ops.mean(centered * centered, axis=-1, keepdims=True)
         outputs = centered * ops.rsqrt(variance + self.epsilon)

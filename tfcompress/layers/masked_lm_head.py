@@ -37,9 +37,12 @@ class MaskedLMHead(keras.layers.Layer):
         self.transform = keras.layers.Dense(
             self.embedding_dim,
             kernel_initializer=fresh_initializer(self.kernel_initializer),
+            dtype=self.dtype_policy,
             name="transform",
         )
-        self.layer_norm = LayerNorm(epsilon=self.layer_norm_epsilon, name="transform_layer_norm")
+        self.layer_norm = LayerNorm(
+            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name="transform_layer_norm"
+        )
 
     def build(self, sequence_output_shape, mask_positions_shape=None, word_table_shape=None):
         self.transform.build(sequence_output_shape)

@@ -57,7 +57,10 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         self.activation_quantizer = clone_quantizer(activation_quantizer)
         self.share_from = share_from
         self.swap_query_key = bool(swap_query_key)
-        self.dropout = keras.layers.Dropout(self.attention_dropout)
+        self.dropout = keras.layers.Dropout(self.attention_dropout, dtype=self.dtype_policy)
+        # Softmax stays float32 under mixed precision (keras-hub's convention): exp of bf16 or
+        # fp16 logits loses the small probabilities that attention-map losses compare.
+        self.softmax = keras.layers.Softmax(axis=-1, dtype="float32", name="attention_softmax")
         if share_from is None:
             self._create_projections()
         else:
@@ -70,6 +73,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
                 kernel_initializer=fresh_initializer(self.kernel_initializer),
                 input_quantizer=self.activation_quantizer,
                 kernel_quantizer=self.weight_quantizer,
+                dtype=self.dtype_policy,
                 name=name,
             )
 
@@ -136,8 +140,10 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         query = self.query_input_quantizer(query, training, w["query"])
         key = self.key_input_quantizer(key, training, w["key"])
         scores = ops.matmul(query, ops.transpose(key, (0, 1, 3, 2))) / math.sqrt(self.head_dim)
-        logits = scores if attention_bias is None else scores + attention_bias
-        probs = ops.softmax(logits, axis=-1)
+        logits = ops.cast(scores, "float32")
+        if attention_bias is not None:
+            logits = logits + ops.cast(attention_bias, "float32")
+        probs = ops.cast(self.softmax(logits), self.compute_dtype)
         dropped = self.dropout(probs, training=training)
         dropped = self.probs_input_quantizer(dropped, training, w["probs"])
         value = self.value_input_quantizer(value, training, w["value"])

@@ -50,8 +50,10 @@ class TransformerBlock(keras.layers.Layer):
         self.activation_quantizer = clone_quantizer(activation_quantizer)
         self.share_from = share_from
         self.swap_query_key = bool(swap_query_key)
-        self.attention_dropout_layer = keras.layers.Dropout(self.dropout_rate)
-        self.output_dropout_layer = keras.layers.Dropout(self.dropout_rate)
+        self.attention_dropout_layer = keras.layers.Dropout(
+            self.dropout_rate, dtype=self.dtype_policy
+        )
+        self.output_dropout_layer = keras.layers.Dropout(self.dropout_rate, dtype=self.dtype_policy)
         self.attention = MultiHeadSelfAttention(
             self.hidden_size,
             self.num_heads,
@@ -61,6 +63,7 @@ class TransformerBlock(keras.layers.Layer):
             activation_quantizer=self.activation_quantizer,
             share_from=None if share_from is None else share_from.attention,
             swap_query_key=self.swap_query_key,
+            dtype=self.dtype_policy,
             name="attention",
         )
         if share_from is None:
@@ -70,7 +73,7 @@ class TransformerBlock(keras.layers.Layer):
 
     def _create_feedforward(self):
         self.attention_layer_norm = LayerNorm(
-            epsilon=self.layer_norm_epsilon, name="attention_layer_norm"
+            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name="attention_layer_norm"
         )
         self.intermediate_dense = QuantizedDense(
             self.intermediate_size,
@@ -78,6 +81,7 @@ class TransformerBlock(keras.layers.Layer):
             kernel_initializer=fresh_initializer(self.kernel_initializer),
             input_quantizer=self.activation_quantizer,
             kernel_quantizer=self.weight_quantizer,
+            dtype=self.dtype_policy,
             name="intermediate",
         )
         self.output_dense = QuantizedDense(
@@ -85,10 +89,11 @@ class TransformerBlock(keras.layers.Layer):
             kernel_initializer=fresh_initializer(self.kernel_initializer),
             input_quantizer=self.activation_quantizer,
             kernel_quantizer=self.weight_quantizer,
+            dtype=self.dtype_policy,
             name="output",
         )
         self.output_layer_norm = LayerNorm(
-            epsilon=self.layer_norm_epsilon, name="output_layer_norm"
+            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name="output_layer_norm"
         )
 
     def _reuse_feedforward(self, base):

@@ -51,9 +51,15 @@ class UniformQuantizer(Quantizer):
         import tensorflow as tf
 
         low = -self.clip_value if self.signed else 0.0
-        return tf.quantization.fake_quant_with_min_max_args(
-            x, min=low, max=self.clip_value, num_bits=self.bits, narrow_range=self.signed
+        # FakeQuant has only a float32 kernel; under mixed precision x is bfloat16 or float16.
+        quantized = tf.quantization.fake_quant_with_min_max_args(
+            tf.cast(x, "float32"),
+            min=low,
+            max=self.clip_value,
+            num_bits=self.bits,
+            narrow_range=self.signed,
         )
+        return tf.cast(quantized, x.dtype)
 
     def get_config(self):
         return {"bits": self.bits, "clip_value": self.clip_value, "signed": self.signed}

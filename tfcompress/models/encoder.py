@@ -59,6 +59,7 @@ class Encoder(keras.layers.Layer):
             layer_norm_epsilon=config.layer_norm_epsilon,
             initializer=initializer,
             embedding_quantizer=self.embedding_quantizer,
+            dtype=self.dtype_policy,
             name="embeddings",
         )
         self.blocks = [
@@ -66,7 +67,11 @@ class Encoder(keras.layers.Layer):
         ]
         self.executed_blocks = self._blocks_in_run_order(initializer)
         self.pooler = QuantizedDense(
-            config.hidden_size, activation="tanh", kernel_initializer=initializer, name="pooler"
+            config.hidden_size,
+            activation="tanh",
+            kernel_initializer=initializer,
+            dtype=self.dtype_policy,
+            name="pooler",
         )
 
     def _make_block(self, name, initializer, share_from=None, swap_query_key=False):
@@ -84,6 +89,7 @@ class Encoder(keras.layers.Layer):
             activation_quantizer=self.activation_quantizer,
             share_from=share_from,
             swap_query_key=swap_query_key,
+            dtype=self.dtype_policy,
             name=name,
         )
 

@@ -25,6 +25,7 @@ class MaskedLMModel(keras.Model):
             hidden_act=config.hidden_act,
             layer_norm_epsilon=config.layer_norm_epsilon,
             kernel_initializer=keras.initializers.TruncatedNormal(stddev=config.initializer_range),
+            dtype=self.dtype_policy,
             name="mlm_head",
         )
 
