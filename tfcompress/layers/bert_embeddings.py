@@ -14,9 +14,10 @@ class BertEmbeddings(keras.layers.Layer):
     """`LayerNorm(up(word[token_ids]) + position[:S] + segment[segment_ids])`, then dropout.
 
     When `embedding_dim < hidden_size` the word table is `embedding_dim` wide and
-    a trainable affine up-projection (`up`) maps it to the hidden size: the
-    mixed-vocabulary students and factorized embeddings both rely on it. With
-    equal widths there is no projection and the layout matches Hugging Face BERT.
+    a trainable affine up-projection (`up`, the `projection` attribute) maps it to
+    the hidden size: factorized embeddings today, and the planned mixed-vocabulary
+    students (not implemented yet) will build on it. With equal widths there is
+    no projection and the layout matches Hugging Face BERT.
     Only the word table has a quantizer slot (`embedding_quantizer`); position
     and segment tables stay float, as KDLSQ prescribes.
     """

@@ -15,7 +15,8 @@ class MaskedLMHead(keras.layers.Layer):
     The decoder weights are the word table itself, passed to `call` by the
     owner (so tying survives save/load without the head holding a reference
     to another layer). The transform maps to the table's width, so it works for
-    narrow (factorized / mixed-vocab) embeddings too.
+    narrow (factorized) embeddings too, as the planned mixed-vocabulary MLM
+    stages will need; for now there is one vocabulary and one output softmax.
     """
 
     def __init__(

@@ -12,7 +12,8 @@ class Quantizer:
     tracked, trained and saved with it) and returns them; `__call__` applies the
     quantization given those variables. Subclasses override both plus
     `get_config`. Layers take quantizers as templates and `clone()` one per slot,
-    so two slots never share learned scales by accident.
+    so two slots never share state by accident (e.g. learned scales, once a
+    quantizer has them: the current `UniformQuantizer` learns nothing).
     """
 
     def build(self, shape, name, layer):

@@ -13,8 +13,9 @@ class UniformQuantizer(Quantizer):
     Signed values use the narrow range Qn = Qp = 2^(bits-1) - 1 (what TFLite's
     int8 weight kernels expect); unsigned values use [0, 2^bits - 1]. The
     gradient is straight-through inside the range and zero outside it. Useful as
-    a post-training fake-quant and as the reference quantizer in tests; the
-    learned-step LSQ quantizer builds on the same protocol.
+    a post-training fake-quant, for quantization-aware training at a fixed range,
+    and as the reference quantizer in tests. It is the only quantizer so far: a
+    learned-step-size (LSQ) quantizer is planned on the same `Quantizer` protocol.
     """
 
     def __init__(self, bits=8, clip_value=1.0, signed=True):
