@@ -14,7 +14,6 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import keras
 
@@ -23,10 +22,9 @@ from tfcompress.distill import DistillationConfig, Distiller
 from tfcompress.distill.distill_run_config import StudentConfig
 from tfcompress.distill.run_distill import student_encoder_config
 from tfcompress.distill.teacher_cache import TeacherCache, with_cached_targets
-from tfcompress.distill.teacher_run import read_teacher_run
 from tfcompress.models import Encoder, build_classifier
 from tfcompress.models.student_init import init_from_teacher
-from tfcompress.training.finetune import TaskSetup, make_dataset
+from tfcompress.tasks import FinishedRun, TaskRuntime
 
 
 def main():
@@ -40,7 +38,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
-    run = read_teacher_run(args.teacher, "classification")
+    run = FinishedRun.read(args.teacher, role="--teacher")
+    run.check_fits("classification", role="--teacher")
     data = read_glue_tsv(args.train, args.glue_task).subset(args.examples, seed=0)
     teacher = run.load_model()
     student_encoder = Encoder(
@@ -51,21 +50,24 @@ def main():
     init_from_teacher(student_encoder, teacher.encoder)
     student = build_classifier(student_encoder, len(run.labels["labels"]))
 
-    # The fields make_dataset reads from a run config.
-    config = SimpleNamespace(
+    runtime = TaskRuntime(
         task="classification",
-        seed=0,
-        training=SimpleNamespace(batch_size=args.batch_size, eval_batch_size=args.batch_size),
+        data_config=run.data_config,
+        train=data,
+        eval=data,
+        labels=run.labels,
+        tokenizer=run.tokenizer,
+        batch_size=args.batch_size,
+        eval_batch_size=args.batch_size,
     )
-    setup = TaskSetup(data, data, run.labels, run.tokenizer)
-    live = make_dataset(config, setup, data, training=True)
+    live = runtime.train_dataset()
     started = time.perf_counter()
     cache = TeacherCache(Path(tempfile.mkdtemp()) / "cache").build(
-        teacher, make_dataset(config, setup, data, training=False), "bench"
+        teacher, runtime.dataset(data), "bench"
     )
     build_seconds = time.perf_counter() - started
     cached = with_cached_targets(
-        make_dataset(config, setup, data, training=False).unbatch(),
+        runtime.dataset(data).unbatch(),
         cache,
         args.batch_size,
         shuffle=True,

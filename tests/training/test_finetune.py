@@ -7,7 +7,7 @@ import pytest
 
 from tests.training.helpers import SENTIMENT_ROWS, tiny_config, write_sst2_like
 from tfcompress.training import run_finetune
-from tfcompress.training.finetune import evaluate, make_dataset, prepare_task
+from tfcompress.tasks import FinishedRun, TaskRuntime
 
 
 def test_finished_run_has_every_artifact(finished_run):
@@ -19,6 +19,7 @@ def test_finished_run_has_every_artifact(finished_run):
         "history.csv",
         "vocab.txt",
         "labels.json",
+        "tokenizer.json",
         "checkpoints/last.keras",
     ):
         assert (out / name).is_file(), name
@@ -34,9 +35,19 @@ def test_saved_model_reproduces_reported_metrics(finished_run):
     out, summary = finished_run
     config = tiny_config(out)
     model = keras.models.load_model(out / "model.keras", safe_mode=True)
-    setup = prepare_task(config)
-    metrics = evaluate(model, config, setup, make_dataset(config, setup, setup.eval, False))
+    metrics = TaskRuntime.from_recipe(config).evaluate(model)
     assert metrics == pytest.approx(summary["eval"])
+
+
+def test_finished_run_reads_back_as_it_was_trained(finished_run):
+    out, summary = finished_run
+    run = FinishedRun.read(out)
+    recipe = TaskRuntime.from_recipe(tiny_config(out))
+    assert run.tokenizer.vocab == recipe.tokenizer.vocab
+    assert run.tokenizer.sequence_length == recipe.tokenizer.sequence_length
+    assert run.labels == recipe.labels and run.metrics == json.loads(json.dumps(summary))
+    runtime = run.task_runtime()
+    assert runtime.evaluate(run.load_model()) == pytest.approx(summary["eval"])
 
 
 def test_classification_from_glue_tsv_learns(tmp_path):

@@ -4,29 +4,24 @@ import dataclasses
 import hashlib
 import json
 import math
-import sys
 import time
 
 import keras
 import numpy as np
 
-from tfcompress.data import TextClassificationData, classification_dataset
+from tfcompress.data import TextClassificationData
 from tfcompress.distill.distiller import Distiller
 from tfcompress.distill.ptp import PTP_LABEL_NAMES, ptp_labels
 from tfcompress.distill.strategies import make_strategy
 from tfcompress.distill.teacher_cache import TeacherCache, fingerprint, with_cached_targets
-from tfcompress.distill.teacher_run import read_teacher_run
 from tfcompress.models import Encoder, EncoderConfig, build_classifier
 from tfcompress.models.sps import sps_config
 from tfcompress.models.student_init import init_from_teacher
-from tfcompress.training.finetune import (
-    TaskSetup,
-    build_task_model,
+from tfcompress.tasks import FinishedRun, TaskRuntime
+from tfcompress.training.engine import (
+    default_verbosity,
     epoch_steps,
-    evaluate,
     fit_in_run,
-    load_task_data,
-    make_dataset,
     make_optimizer,
     run_summary,
     start_run,
@@ -48,7 +43,7 @@ def student_encoder_config(student, teacher_config):
     return config
 
 
-def build_student(config, teacher, labels):
+def build_student(config, teacher, runtime):
     teacher_encoder = teacher.encoder
     encoder = Encoder(
         student_encoder_config(config.student, teacher_encoder.config), name="encoder"
@@ -56,15 +51,15 @@ def build_student(config, teacher, labels):
     encoder.build()
     if config.student.init == "teacher":
         init_from_teacher(encoder, teacher_encoder, config.student.teacher_layers)
-    return build_task_model(config.task, encoder, labels)
+    return runtime.build_model(encoder)
 
 
-def _data_fingerprint(setup, teacher_dir):
+def _data_fingerprint(runtime, teacher_dir):
     model_file = teacher_dir / "model.keras"
-    texts = hashlib.sha256(repr(_examples_key(setup.train)).encode()).hexdigest()
+    texts = hashlib.sha256(repr(_examples_key(runtime.train)).encode()).hexdigest()
     return fingerprint(
         texts,
-        setup.tokenizer.sequence_length,
+        runtime.tokenizer.sequence_length,
         str(model_file),
         model_file.stat().st_mtime_ns,
         model_file.stat().st_size,
@@ -77,50 +72,48 @@ def _examples_key(data):
     return data.words, data.tags, data.intents
 
 
-def cached_training_data(config, setup, teacher, teacher_dir):
+def cached_training_data(runtime, teacher, teacher_dir):
     """Training batches carrying cached teacher targets.
 
     The cache lives in the teacher's run directory under a fingerprint of the
     data, tokenizer and teacher weights, so every student of one teacher on one
     dataset shares it; it is built on first use.
     """
-    key = _data_fingerprint(setup, teacher_dir)
+    key = _data_fingerprint(runtime, teacher_dir)
     cache = TeacherCache(teacher_dir / "distill_cache" / key)
     if not cache.matches(key):
-        cache.build(teacher, make_dataset(config, setup, setup.train, training=False), key)
-    if cache.num_examples != len(setup.train):
+        cache.build(teacher, runtime.dataset(runtime.train), key)
+    if cache.num_examples != len(runtime.train):
         raise RuntimeError(
             f"teacher cache {cache.directory} holds {cache.num_examples} examples, "
-            f"the training data {len(setup.train)}"
+            f"the training data {len(runtime.train)}"
         )
-    examples = make_dataset(config, setup, setup.train, training=False).unbatch()
+    examples = runtime.dataset(runtime.train).unbatch()
     return cache, with_cached_targets(
-        examples, cache, config.training.batch_size, shuffle=True, seed=config.seed
+        examples, cache, runtime.batch_size, shuffle=True, seed=runtime.seed
     )
 
 
-def _teacher_train_logits(config, setup, teacher, cache):
+def _teacher_train_logits(runtime, teacher, cache):
     if cache is not None:
         return np.load(cache.directory / "logits.npy")
-    dataset = make_dataset(config, setup, setup.train, training=False)
+    dataset = runtime.dataset(runtime.train)
     return np.concatenate([np.asarray(teacher(x, training=False)) for x, _ in dataset])
 
 
-def pretrain_with_teacher_predictions(config, setup, teacher, student, cache, strategy, verbose):
+def pretrain_with_teacher_predictions(config, runtime, teacher, student, cache, strategy, verbose):
     """PTP: train the student's encoder on teacher-behaviour labels, then a fresh task head."""
     ptp = config.ptp
     labels = ptp_labels(
-        _teacher_train_logits(config, setup, teacher, cache),
-        setup.train.labels,
+        _teacher_train_logits(runtime, teacher, cache),
+        runtime.train.labels,
         ptp.threshold,
         ptp.variant,
     )
     data = dataclasses.replace(
-        setup.train, labels=labels, label_names=list(PTP_LABEL_NAMES[ptp.variant])
+        runtime.train, labels=labels, label_names=list(PTP_LABEL_NAMES[ptp.variant])
     )
-    dataset = classification_dataset(
-        data, setup.tokenizer, config.training.batch_size, shuffle=True, seed=config.seed
-    )
+    dataset = runtime.dataset(data, training=True)
     encoder = student.encoder
     steps = math.ceil(len(data) / config.training.batch_size) * ptp.epochs
     with strategy.scope():
@@ -134,7 +127,7 @@ def pretrain_with_teacher_predictions(config, setup, teacher, student, cache, st
         )
     history = ptp_model.fit(dataset, epochs=ptp.epochs, verbose=verbose, shuffle=False)
     with strategy.scope():
-        fresh = build_task_model(config.task, encoder, setup.labels)
+        fresh = runtime.build_model(encoder)
     distribution = np.bincount(labels, minlength=len(PTP_LABEL_NAMES[ptp.variant]))
     return fresh, {
         "label_counts": distribution.tolist(),
@@ -146,26 +139,28 @@ def run_distill(config, overwrite=False, callbacks=(), verbose=None):
     """Distils the teacher run into a student; returns (and writes) metrics.json's dict."""
     # The strategy comes first: multi-worker collectives must be set up before other TF ops.
     strategy = make_strategy(config.strategy, config.tpu)
-    verbose = verbose if verbose is not None else (1 if sys.stdout.isatty() else 2)
+    verbose = default_verbosity(verbose)
     run = RunDirectory(config.output_dir)
     config_dict = json.loads(json.dumps(config.to_dict()))
     resuming = run.check_can_start(config_dict, overwrite)
     keras.utils.set_random_seed(config.seed)
-    teacher_run = read_teacher_run(config.teacher, config.task, config.data)
-    train, evaluation = load_task_data(config)
-    setup = TaskSetup(train, evaluation, teacher_run.labels, teacher_run.tokenizer)
+    teacher_run = FinishedRun.read(config.teacher, role="teacher")
+    teacher_run.check_fits(config.task, config.data)
+    runtime = TaskRuntime.from_recipe(
+        config, tokenizer=teacher_run.tokenizer, labels=teacher_run.labels
+    )
     with strategy.scope():
         teacher = teacher_run.load_model()
-        student = build_student(config, teacher, setup.labels)
+        student = build_student(config, teacher, runtime)
         Distiller(student, teacher, config.distillation)  # validates maps and widths up front
 
-    start_run(run, config_dict, setup, overwrite, resuming)
+    start_run(run, config_dict, runtime, overwrite, resuming)
     started = time.perf_counter()
     cache = None
     if config.cache_teacher and not config.distillation.needs_intermediate_features:
-        cache, train_ds = cached_training_data(config, setup, teacher, teacher_run.directory)
+        cache, train_ds = cached_training_data(runtime, teacher, teacher_run.directory)
     else:
-        train_ds = make_dataset(config, setup, setup.train, training=True)
+        train_ds = runtime.train_dataset()
     cache_seconds = time.perf_counter() - started
     ptp_summary = None
     if config.ptp.variant:
@@ -173,11 +168,11 @@ def run_distill(config, overwrite=False, callbacks=(), verbose=None):
             ptp_summary = json.loads((run.path / "ptp.json").read_text())
         else:
             student, ptp_summary = pretrain_with_teacher_predictions(
-                config, setup, teacher, student, cache, strategy, verbose
+                config, runtime, teacher, student, cache, strategy, verbose
             )
             run.write_json("ptp.json", ptp_summary)
 
-    steps_per_epoch, train_ds = epoch_steps(config, train_ds, len(setup.train))
+    steps_per_epoch, train_ds = epoch_steps(config.training, train_ds, len(runtime.train))
     with strategy.scope():
         distiller = Distiller(student, teacher, config.distillation, gradient_clip_norm=1.0)
         distiller.compile(
@@ -188,16 +183,16 @@ def run_distill(config, overwrite=False, callbacks=(), verbose=None):
     history, seconds = fit_in_run(
         distiller,
         train_ds,
-        config,
+        config.training,
         run,
         steps_per_epoch,
         callbacks,
         verbose,
         checkpoint_model=student,
     )
-    metrics = evaluate(student, config, setup, make_dataset(config, setup, setup.eval, False))
+    metrics = runtime.evaluate(student)
     run.save_model(student)
-    summary = run_summary(config, setup, student, metrics, history, steps_per_epoch, seconds)
+    summary = run_summary(runtime, student, metrics, history, steps_per_epoch, seconds)
     summary["teacher"] = {
         "run": str(teacher_run.directory),
         "eval": teacher_run.metrics["eval"],

@@ -1,0 +1,105 @@
+"""A finished `finetune` or `distill` run directory, read back: config, vocab, labels, model."""
+
+import dataclasses
+import json
+from pathlib import Path
+
+import keras
+import yaml
+
+from tfcompress.data import WordPieceTokenizer
+from tfcompress.errors import ConfigError
+from tfcompress.tasks.task_runtime import TaskRuntime, read_task_data
+from tfcompress.training.config_loading import dataclass_from_dict
+from tfcompress.training.finetune_config import DataConfig
+
+RUN_FILES = ("config.yaml", "tokenizer.json", "vocab.txt", "labels.json", "model.keras")
+
+
+@dataclasses.dataclass
+class FinishedRun:
+    """What a finished run left: its resolved config, tokenizer, label names and metrics.
+
+    A run is finished when `metrics.json` exists (written last). Every command that
+    starts from a run (distill from a teacher, export, report) reads it through
+    `FinishedRun.read`, so the checks and their messages are the same everywhere.
+
+    Args:
+        directory: the run directory.
+        config: its `config.yaml` as a dict (the recipe it ran, resolved).
+        tokenizer: the run's `WordPieceTokenizer` (vocab.txt + tokenizer.json).
+        labels: its `labels.json`.
+        metrics: its `metrics.json`.
+
+    Example:
+        >>> run = FinishedRun.read("runs/demo/student")
+        >>> model, runtime = run.load_model(), run.task_runtime()
+    """
+
+    directory: Path
+    config: dict
+    tokenizer: WordPieceTokenizer
+    labels: dict
+    metrics: dict
+
+    @classmethod
+    def read(cls, directory, role="run"):
+        """Reads and checks `directory`; `role` names it in errors ("teacher", "run")."""
+        directory = Path(directory)
+        if not directory.is_dir():
+            raise ConfigError(f"{role}: {directory}: no such run directory")
+        missing = [n for n in (*RUN_FILES, "metrics.json") if not (directory / n).is_file()]
+        if missing:
+            raise ConfigError(
+                f"{role}: {directory} is not a finished run (missing {', '.join(missing)}); "
+                "run `tfcompress finetune` or `tfcompress distill` to the end first"
+            )
+        settings = json.loads((directory / "tokenizer.json").read_text())
+        return cls(
+            directory=directory,
+            config=yaml.safe_load((directory / "config.yaml").read_text()),
+            tokenizer=WordPieceTokenizer.from_vocab_file(directory / "vocab.txt", **settings),
+            labels=json.loads((directory / "labels.json").read_text()),
+            metrics=json.loads((directory / "metrics.json").read_text()),
+        )
+
+    @property
+    def task(self):
+        return self.config["task"]
+
+    @property
+    def data_config(self):
+        return dataclass_from_dict(DataConfig, self.config["data"], where="data")
+
+    def check_fits(self, task, data_config=None, role="teacher"):
+        """Refuses a run trained for another task (or, for GLUE data, another GLUE task)."""
+        if self.task != task:
+            raise ConfigError(
+                f"{role}: {self.directory} was trained for task {self.task!r}, not {task!r}"
+            )
+        trained_on = self.config.get("data", {}).get("glue_task")
+        if data_config is not None and data_config.format == "glue":
+            if trained_on != data_config.glue_task:
+                raise ConfigError(
+                    f"{role}: {self.directory} was fine-tuned on {trained_on!r}, "
+                    f"the data is {data_config.glue_task!r}"
+                )
+
+    def load_model(self):
+        """The run's task model; call inside a distribution strategy's scope if any."""
+        return keras.models.load_model(self.directory / "model.keras", safe_mode=True)
+
+    def task_runtime(self, batch_size=32):
+        """The run's task on the data it was trained and evaluated on."""
+        train, evaluation = read_task_data(self.data_config, self.config.get("seed", 0))
+        return TaskRuntime(
+            task=self.task,
+            data_config=self.data_config,
+            train=train,
+            eval=evaluation,
+            labels=self.labels,
+            tokenizer=self.tokenizer,
+            seed=self.config.get("seed", 0),
+            batch_size=batch_size,
+            eval_batch_size=batch_size,
+        )

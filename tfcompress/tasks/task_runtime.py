@@ -1,0 +1,230 @@
+"""One task's data, tokenizer, labels, datasets, model head, losses and evaluation."""
+
+import dataclasses
+
+import keras
+import numpy as np
+
+from tfcompress.data import (
+    GLUE_TASKS,
+    WordPieceTokenizer,
+    classification_dataset,
+    classification_metrics,
+    generate_intent_slot_data,
+    intent_slot_dataset,
+    learn_wordpiece_vocabulary,
+    read_glue_tsv,
+    read_intent_slot_dir,
+    read_vocabulary,
+    slot_f1,
+    synthetic_label_names,
+    tagging_dataset,
+    word_level_predictions,
+)
+from tfcompress.errors import CheckpointError
+from tfcompress.models import build_classifier, build_intent_slot_model, build_tagger
+from tfcompress.models.hf_checkpoint import checkpoint_lower_case, read_hf_config
+
+
+@dataclasses.dataclass
+class TaskRuntime:
+    """Everything a trainer, an exporter or an evaluator needs to know about one task.
+
+    Read and validated before a run writes anything; finetune, distill and export
+    build their datasets, task models and metrics through it (Model Garden's `Task`).
+
+    Args:
+        task: "classification", "tagging" or "intent_slot".
+        data_config: the recipe's `DataConfig` (format, paths, subsets).
+        train: the training examples as read (`TextClassificationData` or `IntentSlotData`).
+        eval: the evaluation examples.
+        labels: label names: {"labels": [...]} or {"intents": [...], "tags": [...]}.
+        tokenizer: the `WordPieceTokenizer` (its `sequence_length` fixes the model's).
+        seed: shuffling seed.
+        batch_size: training batch size.
+        eval_batch_size: batch size for evaluation and inference.
+
+    Example:
+        >>> runtime = TaskRuntime.from_recipe(load_finetune_config("configs/demo_tiny.yaml"))
+        >>> model = runtime.build_model(encoder)
+        >>> metrics = runtime.evaluate(model)
+    """
+
+    task: str
+    data_config: object
+    train: object
+    eval: object
+    labels: dict
+    tokenizer: WordPieceTokenizer
+    seed: int = 0
+    batch_size: int = 32
+    eval_batch_size: int = 64
+
+    @classmethod
+    def from_recipe(cls, config, tokenizer=None, labels=None):
+        """From a finetune or distill recipe; `tokenizer` and `labels` default to the
+        recipe's own (a teacher run passes its vocabulary and label names instead)."""
+        train, evaluation = read_task_data(config.data, config.seed)
+        return cls(
+            task=config.task,
+            data_config=config.data,
+            train=train,
+            eval=evaluation,
+            labels=_label_names(config.task, config.data, train) if labels is None else labels,
+            tokenizer=_tokenizer(config.model, train) if tokenizer is None else tokenizer,
+            seed=config.seed,
+            batch_size=config.training.batch_size,
+            eval_batch_size=config.training.eval_batch_size,
+        )
+
+    def with_eval(self, evaluation):
+        """The same task evaluated on other examples (a verification subset, say)."""
+        return dataclasses.replace(self, eval=evaluation)
+
+    def dataset(self, data, training=False):
+        """(inputs, labels) batches of `data`; shuffled and in training batches if `training`."""
+        batch = self.batch_size if training else self.eval_batch_size
+        options = {"shuffle": training, "seed": self.seed}
+        if self.task == "classification":
+            return classification_dataset(data, self.tokenizer, batch, **options)
+        if self.task == "tagging":
+            return tagging_dataset(data, self.tokenizer, self.labels["tags"], batch, **options)
+        return intent_slot_dataset(
+            data, self.tokenizer, self.labels["intents"], self.labels["tags"], batch, **options
+        )
+
+    def train_dataset(self):
+        return self.dataset(self.train, training=True)
+
+    def eval_dataset(self):
+        return self.dataset(self.eval, training=False)
+
+    def inputs(self, data):
+        """Batches of model inputs only (calibration and verification sets for export)."""
+        return [inputs for inputs, _ in self.dataset(data, training=False)]
+
+    def build_model(self, encoder, dropout=0.1):
+        """The task model (a `TaskModel`) with this task's head on `encoder`."""
+        if self.task == "classification":
+            return build_classifier(encoder, len(self.labels["labels"]), dropout=dropout)
+        if self.task == "tagging":
+            return build_tagger(encoder, len(self.labels["tags"]), dropout=dropout)
+        return build_intent_slot_model(
+            encoder, len(self.labels["intents"]), len(self.labels["tags"]), dropout=dropout
+        )
+
+    def losses_and_metrics(self):
+        """(loss, metrics) for `model.compile`; padded and continuation tokens are -1."""
+        if self.task == "classification":
+            return _cross_entropy(), ["accuracy"]
+        if self.task == "tagging":
+            return _cross_entropy(ignore_class=-1), None
+        losses = {
+            "intent_logits": _cross_entropy(),
+            "slot_logits": _cross_entropy(ignore_class=-1),
+        }
+        return losses, {"intent_logits": ["accuracy"]}
+
+    def evaluate(self, model, dataset=None):
+        """Task metrics on the eval split, computed on words / examples, not tokens.
+
+        `model` is anything callable on a batch of inputs (a Keras model or a TFLite runner).
+        """
+        outputs, labels = _predictions_and_labels(model, dataset or self.eval_dataset())
+        data = self.eval
+        if self.task == "classification":
+            names = GLUE_TASKS[self.data_config.glue_task].metric_names
+            return classification_metrics(names, labels, outputs.argmax(-1))
+        if self.task == "tagging":
+            return {"slot_f1": slot_f1(data.tags, self._word_tags(outputs, labels))}
+        tags = self._word_tags(outputs["slot_logits"], labels["slot_logits"])
+        intents_right = outputs["intent_logits"].argmax(-1) == labels["intent_logits"]
+        slots_right = np.array([p == t for p, t in zip(tags, data.tags, strict=True)])
+        return {
+            "intent_accuracy": float(intents_right.mean()),
+            "slot_f1": slot_f1(data.tags, tags),
+            "sentence_accuracy": float((intents_right & slots_right).mean()),
+        }
+
+    def _word_tags(self, slot_logits, slot_labels):
+        predicted = word_level_predictions(slot_logits.argmax(-1), slot_labels)
+        names = self.labels["tags"]
+        # Words cut off by sequence_length get no prediction: score them as "O".
+        return [
+            [names[i] for i in row] + ["O"] * (len(words) - len(row))
+            for row, words in zip(predicted, self.eval.words, strict=True)
+        ]
+
+
+def read_task_data(data, seed):
+    """(train, eval) examples as the `DataConfig` says, subsets applied."""
+    if data.format == "glue":
+        train = read_glue_tsv(data.train, data.glue_task, skip_malformed=data.skip_malformed)
+        evaluation = read_glue_tsv(data.eval, data.glue_task, skip_malformed=data.skip_malformed)
+    elif data.format == "intent_slot":
+        train = read_intent_slot_dir(data.train, skip_malformed=data.skip_malformed)
+        evaluation = read_intent_slot_dir(data.eval, skip_malformed=data.skip_malformed)
+    else:
+        train = generate_intent_slot_data(data.synthetic_train_examples, seed=seed)
+        evaluation = generate_intent_slot_data(data.synthetic_eval_examples, seed=seed + 1)
+    if data.train_subset:
+        train = train.subset(data.train_subset, seed=seed)
+    if data.eval_subset:
+        evaluation = evaluation.subset(data.eval_subset, seed=seed)
+    return train, evaluation
+
+
+def _cross_entropy(ignore_class=None):
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=ignore_class)
+
+
+def _training_texts(train):
+    if hasattr(train, "texts_a"):
+        return train.texts_a + (train.texts_b or [])
+    return [" ".join(words) for words in train.words]
+
+
+def _tokenizer(model_config, train):
+    """From the checkpoint's vocab.txt, a given vocab.txt, or a vocabulary learned from `train`."""
+    options = {
+        "sequence_length": model_config.sequence_length,
+        "lower_case": model_config.lower_case,
+    }
+    if model_config.checkpoint:
+        checkpoint = read_hf_config(model_config.checkpoint, model_config.sequence_length)
+        options["lower_case"] = checkpoint_lower_case(
+            model_config.checkpoint, model_config.lower_case
+        )
+        path = f"{model_config.checkpoint}/vocab.txt"
+        size = len(read_vocabulary(path))
+        if size != checkpoint.vocab_size:
+            raise CheckpointError(
+                f"{path} has {size} tokens but config.json says vocab_size "
+                f"{checkpoint.vocab_size}; use the vocab.txt that came with the checkpoint"
+            )
+        return WordPieceTokenizer.from_vocab_file(path, **options)
+    if model_config.vocab:
+        return WordPieceTokenizer.from_vocab_file(model_config.vocab, **options)
+    vocab = learn_wordpiece_vocabulary(
+        _training_texts(train), model_config.learn_vocab_size, lower_case=model_config.lower_case
+    )
+    return WordPieceTokenizer(vocab, **options)
+
+
+def _label_names(task, data, train):
+    if task == "classification":
+        return {"labels": list(GLUE_TASKS[data.glue_task].label_names)}
+    if data.format == "synthetic":
+        return synthetic_label_names()
+    return {"intents": train.intent_names(), "tags": train.tag_names()}
+
+
+def _predictions_and_labels(model, dataset):
+    outputs, labels = [], []
+    for inputs, y in dataset:
+        outputs.append(keras.tree.map_structure(np.asarray, model(inputs, training=False)))
+        labels.append(keras.tree.map_structure(np.asarray, y))
+    return (
+        keras.tree.map_structure(lambda *xs: np.concatenate(xs), *outputs),
+        keras.tree.map_structure(lambda *xs: np.concatenate(xs), *labels),
+    )

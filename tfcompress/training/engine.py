@@ -1,0 +1,102 @@
+"""What every trainer shares: the optimizer, `fit` inside a run directory, the run summary."""
+
+import math
+import sys
+import time
+
+import keras
+
+from tfcompress.training.atomic_model_checkpoint import AtomicModelCheckpoint
+from tfcompress.training.nan_guard import NaNGuard
+
+
+def make_optimizer(t, total_steps, clip_norm=1.0):
+    """AdamW with linear warmup then cosine decay, no decay on biases/LayerNorm, and
+    gradients clipped to `clip_norm` (None: no clipping; the Distiller clips itself)."""
+    warmup = int(total_steps * t.warmup_ratio)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0 if warmup else t.learning_rate,
+        decay_steps=max(total_steps - warmup, 1),
+        warmup_target=t.learning_rate if warmup else None,
+        warmup_steps=warmup,
+    )
+    optimizer = keras.optimizers.AdamW(
+        schedule, weight_decay=t.weight_decay, epsilon=1e-6, global_clipnorm=clip_norm
+    )
+    # BERT practice: no weight decay on biases and LayerNorm parameters.
+    optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+    return optimizer
+
+
+def epoch_steps(training, train_ds, num_examples):
+    """(steps per epoch, dataset): a fixed `steps_per_epoch` needs a repeating dataset."""
+    if training.steps_per_epoch:
+        return training.steps_per_epoch, train_ds.repeat()
+    return math.ceil(num_examples / training.batch_size), train_ds
+
+
+def default_verbosity(verbose=None):
+    """A progress bar on a terminal, one line per epoch in logs."""
+    return verbose if verbose is not None else (1 if sys.stdout.isatty() else 2)
+
+
+def fit_in_run(
+    model, train_ds, training, run, steps_per_epoch, callbacks=(), verbose=None,
+    checkpoint_model=None,
+):
+    """`model.fit` with the run directory's callbacks: resumable backup, CSV history, an
+    epoch checkpoint of `checkpoint_model` (default `model`), and the NaN guard.
+    Returns (history, seconds)."""
+    started = time.perf_counter()
+    history = model.fit(
+        train_ds,
+        epochs=training.epochs,
+        steps_per_epoch=steps_per_epoch,
+        shuffle=False,  # the tf.data pipeline shuffles
+        verbose=default_verbosity(verbose),
+        callbacks=[
+            keras.callbacks.BackupAndRestore(str(run.backup_dir), delete_checkpoint=False),
+            keras.callbacks.CSVLogger(str(run.history_path), append=True),
+            AtomicModelCheckpoint(run.checkpoint_path, model=checkpoint_model),
+            NaNGuard(),
+            *callbacks,
+        ],
+    )
+    return history, time.perf_counter() - started
+
+
+def start_run(run, config_dict, runtime, overwrite, resuming):
+    """Writes what a finished run must hold besides its model and metrics."""
+    run.start(config_dict, overwrite=overwrite, resuming=resuming)
+    tokenizer = runtime.tokenizer
+    run.write_text("vocab.txt", "\n".join(tokenizer.vocab) + "\n")
+    run.write_json(
+        "tokenizer.json",
+        {"sequence_length": tokenizer.sequence_length, "lower_case": tokenizer.lower_case},
+    )
+    run.write_json("labels.json", runtime.labels)
+
+
+def run_summary(runtime, model, metrics, history, steps_per_epoch, seconds):
+    """The common part of metrics.json for a finished run."""
+    epochs_run = len(history.history.get("loss", []))
+    return {
+        "task": runtime.task,
+        "eval": metrics,
+        "eval_examples": len(runtime.eval),
+        "eval_skipped_malformed": getattr(runtime.eval, "skipped", 0),
+        "train": {
+            "examples": len(runtime.train),
+            "skipped_malformed": getattr(runtime.train, "skipped", 0),
+            "epochs_this_session": epochs_run,
+            "steps_this_session": epochs_run * steps_per_epoch,
+            "wall_time_s": round(seconds, 1),
+            "final_loss": float(history.history["loss"][-1]) if epochs_run else None,
+        },
+        "model": {
+            "parameters": int(model.count_params()),
+            "float32_mb": round(model.count_params() * 4 / 2**20, 2),
+            "executed_layers": model.encoder.config.num_executed_layers,
+            "encoder": model.encoder.config.to_dict(),
+        },
+    }
