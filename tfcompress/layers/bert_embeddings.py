@@ -20,6 +20,28 @@ class BertEmbeddings(keras.layers.Layer):
     no projection and the layout matches Hugging Face BERT.
     Only the word table has a quantizer slot (`embedding_quantizer`); position
     and segment tables stay float, as KDLSQ prescribes.
+
+    Args:
+        vocab_size: int, rows of the word table.
+        hidden_size: int, the output width (and that of the position and segment tables).
+        max_length: int, the longest sequence: rows of the position table.
+        type_vocab_size: int, how many segment ids there are. Defaults to `2`.
+        embedding_dim: int or `None`, the word table's width; below `hidden_size`
+            it adds the up-projection. Defaults to `hidden_size`.
+        dropout: float, dropout rate after the LayerNorm. Defaults to `0.1`.
+        layer_norm_epsilon: float, the LayerNorm epsilon. Defaults to `1e-12` (BERT).
+        initializer: initializer for the three tables and the projection kernel.
+            Defaults to `"glorot_uniform"`.
+        embedding_quantizer: a `Quantizer` template for the word table, or `None`.
+        **kwargs: base layer arguments such as `name` and `dtype`.
+
+    Example:
+
+    ```python
+    embeddings = BertEmbeddings(vocab_size=1000, hidden_size=128, max_length=64, embedding_dim=32)
+    token_ids = np.array([[2, 15, 9, 3]], "int32")
+    hidden = embeddings(token_ids, np.zeros_like(token_ids))  # [1, 4, 128]
+    ```
     """
 
     def __init__(

@@ -7,7 +7,23 @@ from tfcompress.layers.initializers import fresh_initializer
 
 @keras.saving.register_keras_serializable(package="tfcompress")
 class ClassificationHead(keras.layers.Layer):
-    """dropout → dense: pooled output [B, H] → logits [B, num_classes]."""
+    """dropout → dense: pooled output [B, H] → logits [B, num_classes].
+
+    Args:
+        num_classes: int, the number of logits.
+        dropout: float, dropout rate before the dense layer. Defaults to `0.1`.
+        kernel_initializer: initializer for the dense kernel.
+            Defaults to `"glorot_uniform"`.
+        **kwargs: base layer arguments such as `name` and `dtype`.
+
+    Example:
+
+    ```python
+    head = ClassificationHead(num_classes=3)
+    logits = head(np.random.normal(size=(2, 64)).astype("float32"))  # [2, 3]
+    logits = head.call_on_features(encoder(inputs))  # on an Encoder's output dict
+    ```
+    """
 
     def __init__(self, num_classes, dropout=0.1, kernel_initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)

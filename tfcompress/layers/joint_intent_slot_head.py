@@ -11,6 +11,22 @@ class JointIntentSlotHead(keras.layers.Layer):
     """Intent logits from the pooled output, slot logits from every token.
 
     Returns `(intent_logits [B, num_intents], slot_logits [B, S, num_slots])`.
+
+    Args:
+        num_intents: int, the number of intent classes.
+        num_slots: int, the number of slot tags.
+        dropout: float, dropout rate before both dense layers. Defaults to `0.1`.
+        kernel_initializer: initializer for both kernels. Defaults to `"glorot_uniform"`.
+        **kwargs: base layer arguments such as `name` and `dtype`.
+
+    Example:
+
+    ```python
+    head = JointIntentSlotHead(num_intents=7, num_slots=40)
+    pooled = np.random.normal(size=(2, 64)).astype("float32")
+    sequence = np.random.normal(size=(2, 16, 64)).astype("float32")
+    intent_logits, slot_logits = head(pooled, sequence)  # [2, 7], [2, 16, 40]
+    ```
     """
 
     def __init__(

@@ -12,6 +12,21 @@ class LayerNorm(keras.layers.LayerNormalization):
     no int16 kernel, so int16x8 exports fail at run time. Here the variance is
     `mean(centered * centered)`: SUB, MUL, MEAN and RSQRT, which every integer mode runs,
     and XNNPACK fuses well in float.
+
+    Half-precision inputs (float16, bfloat16) are normalized in float32 and cast
+    back to the layer's compute dtype, as Keras's own layer does.
+
+    Args:
+        **kwargs: the arguments of `keras.layers.LayerNormalization` (`epsilon`,
+            `center`, `scale`, ...; an `axis` other than the last falls back to
+            Keras's computation) and base layer arguments such as `name`, `dtype`.
+
+    Example:
+
+    ```python
+    norm = LayerNorm(epsilon=1e-12)
+    y = norm(np.random.normal(size=(2, 8, 32)).astype("float32"))
+    ```
     """
 
     def call(self, inputs):

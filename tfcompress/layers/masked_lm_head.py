@@ -17,6 +17,26 @@ class MaskedLMHead(keras.layers.Layer):
     to another layer). The transform maps to the table's width, so it works for
     narrow (factorized) embeddings too, as the planned mixed-vocabulary MLM
     stages will need; for now there is one vocabulary and one output softmax.
+
+    Args:
+        vocab_size: int, rows of the word table (logits per masked position).
+        embedding_dim: int, the word table's width (the transform's output width).
+        hidden_act: str, the transform's activation, a name from
+            `SUPPORTED_ACTIVATIONS`. Defaults to `"gelu"`.
+        layer_norm_epsilon: float, the transform LayerNorm's epsilon. Defaults to `1e-12`.
+        kernel_initializer: initializer for the transform kernel.
+            Defaults to `"glorot_uniform"`.
+        **kwargs: base layer arguments such as `name` and `dtype`.
+
+    Example:
+
+    ```python
+    head = MaskedLMHead(vocab_size=1000, embedding_dim=32)
+    sequence_output = np.random.normal(size=(2, 16, 64)).astype("float32")
+    mask_positions = np.array([[1, 4], [2, 9]], "int32")
+    word_table = np.random.normal(size=(1000, 32)).astype("float32")
+    logits = head(sequence_output, mask_positions, word_table)  # [2, 2, 1000]
+    ```
     """
 
     def __init__(

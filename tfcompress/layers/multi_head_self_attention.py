@@ -27,6 +27,35 @@ class MultiHeadSelfAttention(keras.layers.Layer):
     and runs `other`'s projections; with `swap_query_key=True` it uses other's
     key projection as its query and other's query as its key. The relation is
     not part of `get_config`: the owner (the `Encoder`) rebuilds it on load.
+
+    The softmax runs in float32 whatever the layer's dtype policy (as keras-hub
+    does); the probabilities are cast back to the compute dtype.
+
+    Args:
+        hidden_size: int, the model width; must be divisible by `num_heads`.
+        num_heads: int, the number of attention heads.
+        attention_dropout: float, dropout on the attention probabilities.
+            Defaults to `0.0`.
+        kernel_initializer: initializer for the four projection kernels.
+            Defaults to `"glorot_uniform"`.
+        weight_quantizer: a `Quantizer` template for the projection kernels, or `None`.
+        activation_quantizer: a `Quantizer` template for the projection inputs and
+            both matmuls' operands, or `None`.
+        share_from: a `MultiHeadSelfAttention` whose variables this layer runs, or
+            `None` to own its own. Not serialized.
+        swap_query_key: bool, with `share_from`: run its key projection as query
+            and its query projection as key. Defaults to `False`.
+        **kwargs: base layer arguments such as `name` and `dtype`.
+
+    Example:
+
+    ```python
+    attention = MultiHeadSelfAttention(hidden_size=64, num_heads=4)
+    x = np.random.normal(size=(2, 10, 64)).astype("float32")
+    bias = np.zeros((2, 1, 1, 10), "float32")  # -1e4 at padded keys
+    output, probs, scores = attention(x, attention_bias=bias)
+    swapped = MultiHeadSelfAttention(64, 4, share_from=attention, swap_query_key=True)
+    ```
     """
 
     def __init__(

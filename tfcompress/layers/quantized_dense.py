@@ -16,6 +16,25 @@ class QuantizedDense(keras.layers.Layer):
     kernel is stored (in, out), the layout TFLite's FULLY_CONNECTED expects
     after transposition, and the bias is never quantized (KDLSQ keeps biases in
     higher precision).
+
+    Args:
+        units: int, the output width.
+        activation: `None` (linear) or a name from `SUPPORTED_ACTIVATIONS`, spelled
+            as Hugging Face configs do (`"gelu"` is the exact erf GELU).
+        use_bias: bool, whether to add a bias. Defaults to `True`.
+        kernel_initializer: initializer for the kernel; every weight gets a fresh
+            copy. Defaults to `"glorot_uniform"`.
+        bias_initializer: initializer for the bias. Defaults to `"zeros"`.
+        input_quantizer: a `Quantizer` template for the input, or `None` (identity).
+        kernel_quantizer: a `Quantizer` template for the kernel, or `None` (identity).
+        **kwargs: base layer arguments such as `name` and `dtype`.
+
+    Example:
+
+    ```python
+    dense = QuantizedDense(64, activation="gelu", kernel_quantizer=UniformQuantizer(8, 0.5))
+    y = dense(np.ones((2, 8, 32), "float32"))  # [2, 8, 64]
+    ```
     """
 
     def __init__(

@@ -14,6 +14,28 @@ class Quantizer:
     `get_config`. Layers take quantizers as templates and `clone()` one per slot,
     so two slots never share state by accident (e.g. learned scales, once a
     quantizer has them: the current `UniformQuantizer` learns nothing).
+
+    The identity takes no arguments. A subclass takes its settings as
+    constructor arguments and returns them from `get_config` (`clone` and
+    saving rebuild it from that dict).
+
+    Example:
+
+    ```python
+    @keras.saving.register_keras_serializable(package="my_project")
+    class ClipQuantizer(Quantizer):
+        def __init__(self, limit=1.0):
+            self.limit = limit
+
+        def __call__(self, x, training, weights):
+            return keras.ops.clip(x, -self.limit, self.limit)
+
+        def get_config(self):
+            return {"limit": self.limit}
+
+
+    dense = QuantizedDense(16, input_quantizer=ClipQuantizer(2.0))
+    ```
     """
 
     def build(self, shape, name, layer):

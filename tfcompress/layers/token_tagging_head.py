@@ -11,6 +11,20 @@ class TokenTaggingHead(ClassificationHead):
 
     The same computation as `ClassificationHead` (dense layers act on the last
     axis), applied to every token instead of the pooled output.
+
+    Args:
+        num_tags: int, the number of tags (logits per token).
+        dropout: float, dropout rate before the dense layer. Defaults to `0.1`.
+        kernel_initializer: initializer for the dense kernel.
+            Defaults to `"glorot_uniform"`.
+        **kwargs: base layer arguments such as `name` and `dtype`.
+
+    Example:
+
+    ```python
+    head = TokenTaggingHead(num_tags=9)
+    logits = head(np.random.normal(size=(2, 16, 64)).astype("float32"))  # [2, 16, 9]
+    ```
     """
 
     def __init__(self, num_tags, dropout=0.1, kernel_initializer="glorot_uniform", **kwargs):

@@ -19,6 +19,36 @@ class TransformerBlock(keras.layers.Layer):
     attention, FFN and LayerNorms, and with `swap_query_key=True` its attention
     uses `block`'s key projection as query and query projection as key (Pea-KD
     SPS step 2; value, output, FFN and LayerNorms are shared as-is).
+
+    Args:
+        hidden_size: int, the model width; must be divisible by `num_heads`.
+        num_heads: int, the number of attention heads.
+        intermediate_size: int, the feed-forward network's inner width.
+        hidden_act: str, the feed-forward activation, a name from
+            `SUPPORTED_ACTIVATIONS`. Defaults to `"gelu"` (exact erf GELU).
+        dropout: float, dropout after attention and after the feed-forward network.
+            Defaults to `0.1`.
+        attention_dropout: float, dropout on the attention probabilities.
+            Defaults to `0.1`.
+        layer_norm_epsilon: float, the epsilon of both LayerNorms. Defaults to `1e-12`.
+        kernel_initializer: initializer for every kernel. Defaults to `"glorot_uniform"`.
+        weight_quantizer: a `Quantizer` template for every projection kernel, or `None`.
+        activation_quantizer: a `Quantizer` template for every projection input and
+            both attention matmuls, or `None`.
+        share_from: a `TransformerBlock` whose variables this block runs, or `None`
+            to own its own. Not serialized.
+        swap_query_key: bool, with `share_from`: swap its query and key projections.
+            Defaults to `False`.
+        **kwargs: base layer arguments such as `name` and `dtype`.
+
+    Example:
+
+    ```python
+    block = TransformerBlock(hidden_size=64, num_heads=4, intermediate_size=256)
+    output, probs, scores = block(np.random.normal(size=(2, 10, 64)).astype("float32"))
+    # Pea-KD SPS: a block that runs `block`'s variables with query and key swapped.
+    reused = TransformerBlock(64, 4, 256, share_from=block, swap_query_key=True)
+    ```
     """
 
     def __init__(

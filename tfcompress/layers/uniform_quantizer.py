@@ -16,6 +16,22 @@ class UniformQuantizer(Quantizer):
     a post-training fake-quant, for quantization-aware training at a fixed range,
     and as the reference quantizer in tests. It is the only quantizer so far: a
     learned-step-size (LSQ) quantizer is planned on the same `Quantizer` protocol.
+
+    Args:
+        bits: int in [2, 16], the grid's bit width. Defaults to `8`.
+        clip_value: positive float, the largest magnitude on the grid; the step
+            is `clip_value / Qp`. Defaults to `1.0`.
+        signed: bool. `True` quantizes to [-clip_value, clip_value] (narrow
+            range), `False` to [0, clip_value]. Defaults to `True`.
+
+    Example:
+
+    ```python
+    quantizer = UniformQuantizer(bits=4, clip_value=1.0)  # step 1/7
+    quantizer(np.array([0.05, 0.3, 2.0], "float32"), training=True, weights={})
+    # -> [0.0, 0.2857, 1.0]
+    encoder = Encoder(config, weight_quantizer=UniformQuantizer(8, clip_value=0.25))
+    ```
     """
 
     def __init__(self, bits=8, clip_value=1.0, signed=True):

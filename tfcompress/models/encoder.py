@@ -31,6 +31,33 @@ class Encoder(keras.layers.Layer):
     every transformer projection (`weight_quantizer` on kernels,
     `activation_quantizer` on inputs and both attention matmuls) and to the
     word table (`embedding_quantizer`). Pooler and heads stay float.
+
+    Args:
+        config: an `EncoderConfig`, or its `to_dict()` form.
+        weight_quantizer: a `Quantizer` template for every transformer projection
+            kernel, or `None` (identity).
+        activation_quantizer: a `Quantizer` template for every transformer
+            projection input and both attention matmuls, or `None`.
+        embedding_quantizer: a `Quantizer` template for the word table, or `None`.
+        **kwargs: base layer arguments such as `name` and `dtype` (for example
+            `dtype="mixed_bfloat16"`: every sublayer takes the encoder's policy).
+
+    Example:
+
+    ```python
+    config = EncoderConfig(
+        vocab_size=1000, hidden_size=64, num_layers=2, num_heads=4, intermediate_size=256
+    )
+    encoder = Encoder(config)
+    inputs = {
+        "token_ids": np.array([[2, 15, 9, 3, 0]], "int32"),
+        "segment_ids": np.zeros((1, 5), "int32"),
+        "padding_mask": np.array([[1, 1, 1, 1, 0]], "int32"),
+    }
+    outputs = encoder(inputs)
+    outputs["sequence_output"]  # [1, 5, 64]
+    len(outputs["hidden_states"])  # 3: embeddings + 2 layers
+    ```
     """
 
     def __init__(

@@ -15,6 +15,40 @@ class EncoderConfig:
     pairs: `[(0, False), (1, False), (0, True), (1, True)]` runs 4 layers with the
     parameters of 2, the top two reusing the bottom two with query and key
     swapped (Pea-KD SPS). The default runs each block once, in order.
+
+    Args:
+        vocab_size: int, rows of the word table (required).
+        hidden_size: int, the model width. Defaults to `256`.
+        num_layers: int, blocks that own variables. Defaults to `4`.
+        num_heads: int, attention heads; must divide `hidden_size`. Defaults to `4`.
+        intermediate_size: int, the feed-forward inner width. Defaults to `1024`.
+        max_length: int, the longest sequence (rows of the position table).
+            Defaults to `512`.
+        embedding_dim: int or `None`, the word table's width if narrower than
+            `hidden_size` (an up-projection maps it up). Defaults to `None` (= hidden).
+        type_vocab_size: int, how many segment ids there are. Defaults to `2`.
+        dropout: float in [0, 1), dropout on embeddings and block outputs.
+            Defaults to `0.1`.
+        attention_dropout: float in [0, 1), dropout on attention probabilities.
+            Defaults to `0.1`.
+        hidden_act: str, a name from `SUPPORTED_ACTIVATIONS` (Hugging Face spelling:
+            `"gelu"` is exact erf GELU, `"gelu_new"` the tanh one). Defaults to `"gelu"`.
+        layer_norm_epsilon: float, every LayerNorm's epsilon. Defaults to `1e-12`.
+        initializer_range: float, stddev of the truncated-normal initializer.
+            Defaults to `0.02`.
+        layer_plan: list of `(block_index, swap_query_key)` pairs or `None`: which
+            blocks run, bottom to top. Defaults to `None` (each block once).
+
+    Example:
+
+    ```python
+    config = EncoderConfig(
+        vocab_size=30522, hidden_size=256, num_layers=2, num_heads=4, intermediate_size=1024,
+        layer_plan=[(0, False), (1, False), (0, True), (1, True)],
+    )
+    config.num_executed_layers  # 4
+    EncoderConfig.from_dict({"vocab_size": 30522, "hidden_size": 128, "num_heads": 2})
+    ```
     """
 
     vocab_size: int

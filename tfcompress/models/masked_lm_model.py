@@ -11,6 +11,19 @@ class MaskedLMModel(keras.Model):
 
     The decoder is the encoder's (possibly quantized) word table, so the head
     adds only the transform, its LayerNorm and an output bias.
+
+    Args:
+        encoder: an `Encoder` (or its serialized form); the head follows its
+            config (vocabulary, embedding width, activation, epsilon, init range).
+        **kwargs: `keras.Model` arguments such as `name` and `dtype`.
+
+    Example:
+
+    ```python
+    model = MaskedLMModel(Encoder(config))
+    logits = model({**inputs, "mask_positions": np.array([[1, 3]], "int32")})
+    # [1, 2, config.vocab_size]
+    ```
     """
 
     def __init__(self, encoder, **kwargs):
