@@ -215,7 +215,7 @@ def test_same_run_names_get_their_parent(tmp_path):
 
 def test_errors_are_tfcompress_errors(runs, tmp_path):
     a, _ = runs
-    with pytest.raises(ConfigError, match="does not exist"):
+    with pytest.raises(ConfigError, match="no such run directory"):
         build_report([tmp_path / "nope"], tmp_path / "out")
     with pytest.raises(ConfigError, match="no run has it; they have accuracy, f1"):
         build_report([a], tmp_path / "out", metric="slot_f1")
@@ -263,8 +263,8 @@ def _bad_export(tmp_path):
 @pytest.mark.parametrize(
     "make, extra, needles",
     [
-        (lambda t: t / "missing", [], ["missing", "does not exist"]),
-        (_unfinished, [], ["not a finished run", "unfinished", "tfcompress finetune/distill"]),
+        (lambda t: t / "missing", [], ["missing", "no such run directory"]),
+        (_unfinished, [], ["not a finished run", "unfinished", "metrics.json", "tfcompress finetune"]),
         (_bad_metrics, [], ["metrics.json", "malformed JSON"]),
         (_bad_export, [], ["int8.json", "malformed JSON"]),
         (

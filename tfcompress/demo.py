@@ -8,7 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from tfcompress.training import RunDirectory, finetune_config_from_dict, run_finetune
+from tfcompress.run_directory import RunDirectory
+from tfcompress.training import finetune_config_from_dict, run_finetune
 
 # Stage 1: a 4-layer, 128-wide teacher trained from scratch on our synthetic SNIPS-style
 # data with a WordPiece vocabulary learned from it. Stage 2: a student with 2 parameter

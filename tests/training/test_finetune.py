@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from tests.training.helpers import SENTIMENT_ROWS, tiny_config, write_sst2_like
-from tfcompress.training import run_finetune
 from tfcompress.tasks import FinishedRun, TaskRuntime
+from tfcompress.training import run_finetune
 
 
 def test_finished_run_has_every_artifact(finished_run):

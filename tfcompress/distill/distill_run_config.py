@@ -3,16 +3,13 @@
 import dataclasses
 from pathlib import Path
 
+from tfcompress.config_loading import dataclass_from_dict, read_yaml, resolve_path
 from tfcompress.distill.distillation_config import DistillationConfig
 from tfcompress.distill.ptp import PTP_LABEL_NAMES
 from tfcompress.errors import ConfigError
 from tfcompress.models.task_models import TASK_TYPES
-from tfcompress.training.config_loading import dataclass_from_dict, read_yaml, resolve_path
-from tfcompress.training.finetune_config import (
-    DataConfig,
-    TrainingConfig,
-    check_task_matches_data,
-)
+from tfcompress.tasks.data_config import DataConfig, check_task_matches_data
+from tfcompress.training.finetune_config import TrainingConfig
 
 STUDENT_INITS = ("teacher", "scratch")
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")

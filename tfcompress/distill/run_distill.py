@@ -17,6 +17,7 @@ from tfcompress.distill.teacher_cache import TeacherCache, fingerprint, with_cac
 from tfcompress.models import Encoder, EncoderConfig, build_classifier
 from tfcompress.models.sps import sps_config
 from tfcompress.models.student_init import init_from_teacher
+from tfcompress.run_directory import RunDirectory
 from tfcompress.tasks import FinishedRun, TaskRuntime
 from tfcompress.training.engine import (
     default_verbosity,
@@ -26,7 +27,6 @@ from tfcompress.training.engine import (
     run_summary,
     start_run,
 )
-from tfcompress.training.run_directory import RunDirectory
 
 
 def student_encoder_config(student, teacher_config):

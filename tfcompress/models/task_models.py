@@ -68,13 +68,15 @@ class TaskModel(keras.Model):
 
 def build_classifier(encoder, num_classes, sequence_length=None, dropout=0.1, name="classifier"):
     """token ids → encoder → pooled output → logits [B, num_classes]."""
-    head = ClassificationHead(num_classes, dropout, name="classification_head")
+    head = ClassificationHead(
+        num_classes, dropout, name="classification_head", dtype=encoder.dtype_policy
+    )
     return TaskModel(encoder, head, sequence_length, name=name)
 
 
 def build_tagger(encoder, num_tags, sequence_length=None, dropout=0.1, name="tagger"):
     """token ids → encoder → sequence output → logits [B, S, num_tags]."""
-    head = TokenTaggingHead(num_tags, dropout, name="tagging_head")
+    head = TokenTaggingHead(num_tags, dropout, name="tagging_head", dtype=encoder.dtype_policy)
     return TaskModel(encoder, head, sequence_length, name=name)
 
 
@@ -82,5 +84,7 @@ def build_intent_slot_model(
     encoder, num_intents, num_slots, sequence_length=None, dropout=0.1, name="intent_slot"
 ):
     """token ids → encoder → `intent_logits` [B, I] and `slot_logits` [B, S, T]."""
-    head = JointIntentSlotHead(num_intents, num_slots, dropout, name="intent_slot_head")
+    head = JointIntentSlotHead(
+        num_intents, num_slots, dropout, name="intent_slot_head", dtype=encoder.dtype_policy
+    )
     return TaskModel(encoder, head, sequence_length, name=name)

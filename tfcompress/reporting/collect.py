@@ -6,6 +6,7 @@ from pathlib import Path
 
 from tfcompress.errors import ConfigError, DataError
 from tfcompress.reporting.report_row import ReportRow
+from tfcompress.run_directory import RunDirectory
 
 MIB = 2**20  # metrics.json float32_mb is parameters * 4 / 2**20, so export sizes use MiB too
 PREFERRED_METRICS = ("accuracy", "intent_accuracy")
@@ -34,19 +35,6 @@ def _require(mapping, key, path, check, expected):
     if not check(value):
         raise DataError(f"{path}: malformed: {key!r} must be {expected}, got {value!r}")
     return value
-
-
-def run_path(run_dir):
-    path = Path(run_dir)
-    if not path.exists():
-        raise ConfigError(f"run directory {path} does not exist")
-    if not path.is_dir():
-        raise ConfigError(f"{path} is a file, not a run directory")
-    if not (path / "metrics.json").is_file():
-        raise ConfigError(
-            f"not a finished run: {path} has no metrics.json; run tfcompress finetune/distill first"
-        )
-    return path
 
 
 def display_names(paths):
@@ -193,7 +181,8 @@ def _unique_run_paths(run_dirs):
     """Checks every directory before reading any; a run named twice is reported once."""
     unique = {}
     for run_dir in run_dirs:
-        path = run_path(run_dir)
+        path = Path(run_dir)
+        RunDirectory(path).require_finished()
         unique.setdefault(path.resolve(), path)
     return list(unique.values())
 

@@ -7,11 +7,12 @@ from pathlib import Path
 import keras
 import yaml
 
+from tfcompress.config_loading import dataclass_from_dict
 from tfcompress.data import WordPieceTokenizer
 from tfcompress.errors import ConfigError
+from tfcompress.run_directory import RunDirectory
+from tfcompress.tasks.data_config import DataConfig
 from tfcompress.tasks.task_runtime import TaskRuntime, read_task_data
-from tfcompress.training.config_loading import dataclass_from_dict
-from tfcompress.training.finetune_config import DataConfig
 
 RUN_FILES = ("config.yaml", "tokenizer.json", "vocab.txt", "labels.json", "model.keras")
 
@@ -46,14 +47,7 @@ class FinishedRun:
     def read(cls, directory, role="run"):
         """Reads and checks `directory`; `role` names it in errors ("teacher", "run")."""
         directory = Path(directory)
-        if not directory.is_dir():
-            raise ConfigError(f"{role}: {directory}: no such run directory")
-        missing = [n for n in (*RUN_FILES, "metrics.json") if not (directory / n).is_file()]
-        if missing:
-            raise ConfigError(
-                f"{role}: {directory} is not a finished run (missing {', '.join(missing)}); "
-                "run `tfcompress finetune` or `tfcompress distill` to the end first"
-            )
+        RunDirectory(directory).require_finished(role, RUN_FILES)
         settings = json.loads((directory / "tokenizer.json").read_text())
         return cls(
             directory=directory,

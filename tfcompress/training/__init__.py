@@ -7,11 +7,9 @@ from tfcompress.training.finetune_config import (
     load_finetune_config,
 )
 from tfcompress.training.nan_guard import TrainingError
-from tfcompress.training.run_directory import RunDirectory
 
 __all__ = [
     "FinetuneConfig",
-    "RunDirectory",
     "TrainingError",
     "finetune_config_from_dict",
     "load_finetune_config",

@@ -41,7 +41,13 @@ def default_verbosity(verbose=None):
 
 
 def fit_in_run(
-    model, train_ds, training, run, steps_per_epoch, callbacks=(), verbose=None,
+    model,
+    train_ds,
+    training,
+    run,
+    steps_per_epoch,
+    callbacks=(),
+    verbose=None,
     checkpoint_model=None,
 ):
     """`model.fit` with the run directory's callbacks: resumable backup, CSV history, an

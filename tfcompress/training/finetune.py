@@ -5,6 +5,7 @@ import json
 import keras
 
 from tfcompress.models import Encoder, EncoderConfig, load_hf_encoder
+from tfcompress.run_directory import RunDirectory
 from tfcompress.tasks import TaskRuntime
 from tfcompress.training.engine import (
     epoch_steps,
@@ -13,7 +14,6 @@ from tfcompress.training.engine import (
     run_summary,
     start_run,
 )
-from tfcompress.training.run_directory import RunDirectory
 
 
 def build_encoder(model_config, vocab_size):

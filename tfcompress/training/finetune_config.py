@@ -4,48 +4,13 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from tfcompress.data.glue import GLUE_TASKS
+from tfcompress.config_loading import dataclass_from_dict, read_yaml, resolve_path
 from tfcompress.data.vocabulary import DEFAULT_RESERVED_TOKENS, ascii_tokens
 from tfcompress.errors import ConfigError
 from tfcompress.models.task_models import TASK_TYPES
-from tfcompress.training.config_loading import dataclass_from_dict, read_yaml, resolve_path
+from tfcompress.tasks.data_config import DataConfig, check_task_matches_data
 
-DATA_FORMATS = ("glue", "intent_slot", "synthetic")
 MIN_LEARNED_VOCAB = len(DEFAULT_RESERVED_TOKENS) + len(ascii_tokens())
-
-
-@dataclasses.dataclass
-class DataConfig:
-    """Where examples come from. `glue`: TSV files; `intent_slot`: SNIPS/ATIS dirs
-    (seq.in, seq.out, label); `synthetic`: our generator (no files needed)."""
-
-    format: str
-    train: str | None = None
-    eval: str | None = None
-    glue_task: str | None = None
-    train_subset: int | None = None
-    eval_subset: int | None = None
-    skip_malformed: bool = False
-    synthetic_train_examples: int = 2000
-    synthetic_eval_examples: int = 400
-
-    def __post_init__(self):
-        if self.format not in DATA_FORMATS:
-            raise ConfigError(
-                f"format: {self.format!r} unknown; use one of {', '.join(DATA_FORMATS)}"
-            )
-        if self.format != "synthetic":
-            for key in ("train", "eval"):
-                if not getattr(self, key):
-                    raise ConfigError(f"{key}: required for format {self.format!r} (a path)")
-        if self.format == "glue" and self.glue_task not in GLUE_TASKS:
-            raise ConfigError(
-                f"glue_task: {self.glue_task!r} unknown; use one of {', '.join(sorted(GLUE_TASKS))}"
-            )
-        for key in ("train_subset", "eval_subset"):
-            value = getattr(self, key)
-            if value is not None and value <= 0:
-                raise ConfigError(f"{key}: must be a positive number of examples, got {value}")
 
 
 @dataclasses.dataclass
@@ -111,13 +76,6 @@ class TrainingConfig:
             raise ConfigError(f"learning_rate: must be in (0, 1), got {self.learning_rate}")
         if not 0 <= self.warmup_ratio < 1:
             raise ConfigError(f"warmup_ratio: must be in [0, 1), got {self.warmup_ratio}")
-
-
-def check_task_matches_data(task, data):
-    if task == "classification" and data.format != "glue":
-        raise ConfigError("data.format: classification reads GLUE TSV files; use format glue")
-    if task != "classification" and data.format == "glue":
-        raise ConfigError(f"data.format: task {task!r} needs intent_slot or synthetic data")
 
 
 @dataclasses.dataclass

@@ -33,6 +33,23 @@ class RunDirectory:
     def is_finished(self):
         return self.metrics_path.is_file()
 
+    def require_finished(self, role="run", required=()):
+        """Raises a ConfigError naming what is missing unless this is a finished run
+        (metrics.json, written last, plus the `required` files)."""
+        if not self.path.exists():
+            raise ConfigError(
+                f"{role}: no such run directory {self.path}; pass the output_dir of a finished "
+                "`tfcompress finetune` or `tfcompress distill` run"
+            )
+        if not self.path.is_dir():
+            raise ConfigError(f"{role}: {self.path} is a file, not a run directory")
+        missing = [n for n in (*required, "metrics.json") if not (self.path / n).is_file()]
+        if missing:
+            raise ConfigError(
+                f"{role}: {self.path} is not a finished run (missing {', '.join(missing)}); "
+                "run `tfcompress finetune` or `tfcompress distill` to the end first"
+            )
+
     @property
     def is_interrupted(self):
         return self.backup_dir.is_dir() and any(self.backup_dir.iterdir()) and not self.is_finished

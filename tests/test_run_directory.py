@@ -1,7 +1,7 @@
 import pytest
 
 from tfcompress.errors import ConfigError
-from tfcompress.training import RunDirectory
+from tfcompress.run_directory import RunDirectory
 
 
 def test_fresh_directory_writes_nothing_until_start(tmp_path):

@@ -1,0 +1,49 @@
+"""The `data:` section of a recipe: where a task's examples come from."""
+
+import dataclasses
+
+from tfcompress.data.glue import GLUE_TASKS
+from tfcompress.errors import ConfigError
+
+DATA_FORMATS = ("glue", "intent_slot", "synthetic")
+
+
+@dataclasses.dataclass
+class DataConfig:
+    """Where examples come from. `glue`: TSV files; `intent_slot`: SNIPS/ATIS dirs
+    (seq.in, seq.out, label); `synthetic`: our generator (no files needed)."""
+
+    format: str
+    train: str | None = None
+    eval: str | None = None
+    glue_task: str | None = None
+    train_subset: int | None = None
+    eval_subset: int | None = None
+    skip_malformed: bool = False
+    synthetic_train_examples: int = 2000
+    synthetic_eval_examples: int = 400
+
+    def __post_init__(self):
+        if self.format not in DATA_FORMATS:
+            raise ConfigError(
+                f"format: {self.format!r} unknown; use one of {', '.join(DATA_FORMATS)}"
+            )
+        if self.format != "synthetic":
+            for key in ("train", "eval"):
+                if not getattr(self, key):
+                    raise ConfigError(f"{key}: required for format {self.format!r} (a path)")
+        if self.format == "glue" and self.glue_task not in GLUE_TASKS:
+            raise ConfigError(
+                f"glue_task: {self.glue_task!r} unknown; use one of {', '.join(sorted(GLUE_TASKS))}"
+            )
+        for key in ("train_subset", "eval_subset"):
+            value = getattr(self, key)
+            if value is not None and value <= 0:
+                raise ConfigError(f"{key}: must be a positive number of examples, got {value}")
+
+
+def check_task_matches_data(task, data):
+    if task == "classification" and data.format != "glue":
+        raise ConfigError("data.format: classification reads GLUE TSV files; use format glue")
+    if task != "classification" and data.format == "glue":
+        raise ConfigError(f"data.format: task {task!r} needs intent_slot or synthetic data")
