@@ -45,5 +45,5 @@ def test_init_from_teacher_copies_first_blocks(tiny_config, tiny_inputs):
     init_from_teacher(truncated, teacher)
     out_t = teacher(tiny_inputs)["hidden_states"][2]
     np.testing.assert_allclose(truncated(tiny_inputs)["hidden_states"][2], out_t, atol=1e-5)
-    with pytest.raises(ConfigError, match="shapes"):
+    with pytest.raises(ConfigError, match="position_embeddings from the teacher: shape"):
         init_from_teacher(Encoder(dataclasses.replace(tiny_config, hidden_size=16)), teacher)
