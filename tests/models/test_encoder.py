@@ -138,3 +138,20 @@ def test_bad_dimensions_rejected(tiny_config, bad):
 
     with pytest.raises(ConfigError):
         dataclasses.replace(tiny_config, **bad)
+
+
+def test_mean_pooling_averages_real_tokens_and_owns_no_pooler(tiny_config, tiny_inputs, tmp_path):
+    config = dataclasses.replace(tiny_config, pooling="mean")
+    encoder = Encoder(config)
+    outputs = encoder(tiny_inputs)
+    mask = tiny_inputs["padding_mask"].astype("float32")[:, :, None]
+    sequence = np.asarray(outputs["sequence_output"])
+    expected = (sequence * mask).sum(1) / mask.sum(1)
+    np.testing.assert_allclose(outputs["pooled_output"], expected, atol=1e-6)
+    assert encoder.pooler is None and not any("pooler" in v.path for v in encoder.weights)
+    cls_encoder = Encoder(tiny_config)
+    cls_encoder.build()
+    assert encoder.count_params() == cls_encoder.count_params() - (32 * 32 + 32)
+    model = build_classifier(Encoder(config), 2)
+    loaded = assert_saved_model_identical(model, tiny_inputs, tmp_path)
+    assert loaded.encoder.config.pooling == "mean"

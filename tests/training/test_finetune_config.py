@@ -54,3 +54,14 @@ def test_yaml_file_errors_and_overrides(tmp_path, monkeypatch):
     config = load_finetune_config(good, {"training.epochs": 7})
     assert config.training.epochs == 7
     assert config.output_dir == str(tmp_path / "runs" / "x")  # resolved against the cwd
+
+
+def test_pooling_is_checked_and_reaches_the_encoder(tmp_path):
+    from tfcompress.training.finetune import build_encoder
+
+    config = finetune_config_from_dict(tiny_values(tmp_path / "r", model__pooling="mean"))
+    assert build_encoder(config.model, 300).config.pooling == "mean"
+    with pytest.raises(ConfigError, match=r"config\.model\.pooling: 'max' unknown"):
+        finetune_config_from_dict(tiny_values(tmp_path / "r", model__pooling="max"))
+    with pytest.raises(ConfigError, match=r"encoder\.pooling: .*model\.pooling"):
+        finetune_config_from_dict(tiny_values(tmp_path / "r", model__encoder__pooling="mean"))

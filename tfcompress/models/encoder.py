@@ -93,13 +93,15 @@ class Encoder(keras.layers.Layer):
             self._make_block(f"block_{i}", initializer) for i in range(config.num_layers)
         ]
         self.executed_blocks = self._blocks_in_run_order(initializer)
-        self.pooler = QuantizedDense(
-            config.hidden_size,
-            activation="tanh",
-            kernel_initializer=initializer,
-            dtype=self.dtype_policy,
-            name="pooler",
-        )
+        self.pooler = None
+        if config.pooling == "cls":
+            self.pooler = QuantizedDense(
+                config.hidden_size,
+                activation="tanh",
+                kernel_initializer=initializer,
+                dtype=self.dtype_policy,
+                name="pooler",
+            )
 
     def _make_block(self, name, initializer, share_from=None, swap_query_key=False):
         c = self.config
@@ -141,7 +143,8 @@ class Encoder(keras.layers.Layer):
         for block in self.executed_blocks:
             if not block.built:
                 block.build(hidden_shape)
-        self.pooler.build((None, self.config.hidden_size))
+        if self.pooler is not None:
+            self.pooler.build((None, self.config.hidden_size))
 
     def call(self, inputs, training=None):
         token_ids = ops.cast(inputs["token_ids"], "int32")
@@ -157,11 +160,17 @@ class Encoder(keras.layers.Layer):
             attention_scores.append(scores)
         return {
             "sequence_output": hidden,
-            "pooled_output": self.pooler(hidden[:, 0, :], training=training),
+            "pooled_output": self._pool(hidden, padding_mask, training),
             "hidden_states": hidden_states,
             "attention_probs": attention_probs,
             "attention_scores": attention_scores,
         }
+
+    def _pool(self, hidden, padding_mask, training):
+        if self.pooler is not None:
+            return self.pooler(hidden[:, 0, :], training=training)
+        weights = padding_mask[:, :, None]
+        return ops.sum(hidden * weights, axis=1) / ops.maximum(ops.sum(weights, axis=1), 1.0)
 
     def compute_output_shape(self, input_shape):
         shape = input_shape["token_ids"] if isinstance(input_shape, dict) else input_shape

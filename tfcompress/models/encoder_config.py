@@ -5,6 +5,8 @@ import dataclasses
 from tfcompress.errors import ConfigError
 from tfcompress.layers.activations import SUPPORTED_ACTIVATIONS
 
+POOLING_MODES = ("cls", "mean")
+
 
 @dataclasses.dataclass
 class EncoderConfig:
@@ -38,6 +40,9 @@ class EncoderConfig:
             Defaults to `0.02`.
         layer_plan: list of `(block_index, swap_query_key)` pairs or `None`: which
             blocks run, bottom to top. Defaults to `None` (each block once).
+        pooling: `"cls"` (BERT: a tanh dense layer on the [CLS] state) or `"mean"`
+            (sentence-transformers: the mean of the real tokens' states, no pooler
+            variables). Defaults to `"cls"`.
 
     Example:
 
@@ -65,6 +70,7 @@ class EncoderConfig:
     layer_norm_epsilon: float = 1e-12
     initializer_range: float = 0.02
     layer_plan: list | None = None
+    pooling: str = "cls"
 
     def __post_init__(self):
         if self.layer_plan is not None:
@@ -141,6 +147,10 @@ class EncoderConfig:
             raise ConfigError(
                 f"hidden_act: {self.hidden_act!r} is not supported; use one of "
                 f"{', '.join(SUPPORTED_ACTIVATIONS)}"
+            )
+        if self.pooling not in POOLING_MODES:
+            raise ConfigError(
+                f"pooling: {self.pooling!r} unknown; use one of {', '.join(POOLING_MODES)}"
             )
         self._validate_plan()
 

@@ -1,5 +1,6 @@
 """Import Hugging Face BERT-family checkpoints (config.json, model.safetensors, vocab.txt)."""
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -82,14 +83,16 @@ def checkpoint_lower_case(directory, default=True):
         raise CheckpointError(f"{path}: not valid JSON ({e})") from None
 
 
-def load_hf_encoder(directory, max_length=None, name="encoder", **quantizers):
+def load_hf_encoder(directory, max_length=None, name="encoder", pooling="cls", **quantizers):
     """A built `Encoder` holding the checkpoint's weights.
 
     `max_length` below the checkpoint's keeps the first rows of the position
-    table (shorter models are smaller to export). `quantizers` are passed to
-    the `Encoder` (weight_quantizer, activation_quantizer, embedding_quantizer).
+    table (shorter models are smaller to export). `pooling="mean"` drops the
+    checkpoint's pooler for the mean of the token states (what sentence-transformers
+    checkpoints such as all-MiniLM-L6-v2 were trained with). `quantizers` are passed
+    to the `Encoder` (weight_quantizer, activation_quantizer, embedding_quantizer).
     """
-    config = read_hf_config(directory, max_length)
+    config = dataclasses.replace(read_hf_config(directory, max_length), pooling=pooling)
     encoder = Encoder(config, name=name, **quantizers)
     encoder.build()
     load_hf_weights(encoder, directory)
@@ -139,7 +142,9 @@ def _weight_map(encoder):
         names += _dense_names(block.intermediate_dense, f"{p}.intermediate.dense")
         names += _dense_names(block.output_dense, f"{p}.output.dense")
         names += _layer_norm_names(block.output_layer_norm, f"{p}.output.LayerNorm")
-    return names + _dense_names(encoder.pooler, "pooler.dense")
+    if encoder.pooler is not None:
+        names += _dense_names(encoder.pooler, "pooler.dense")
+    return names
 
 
 def _legacy_layer_norm_name(name):

@@ -18,11 +18,16 @@ from tfcompress.training.engine import (
 
 def build_encoder(model_config, vocab_size):
     if model_config.checkpoint:
-        return load_hf_encoder(model_config.checkpoint, max_length=model_config.sequence_length)
+        return load_hf_encoder(
+            model_config.checkpoint,
+            max_length=model_config.sequence_length,
+            pooling=model_config.pooling,
+        )
     dims = {
         **model_config.encoder,
         "vocab_size": vocab_size,
         "max_length": model_config.sequence_length,
+        "pooling": model_config.pooling,
     }
     return Encoder(EncoderConfig.from_dict(dims, where="model.encoder"), name="encoder")
 

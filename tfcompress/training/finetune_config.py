@@ -7,6 +7,7 @@ from typing import Any
 from tfcompress.config_loading import dataclass_from_dict, read_yaml, resolve_path
 from tfcompress.data.vocabulary import DEFAULT_RESERVED_TOKENS, ascii_tokens
 from tfcompress.errors import ConfigError
+from tfcompress.models.encoder_config import POOLING_MODES
 from tfcompress.models.task_models import TASK_TYPES
 from tfcompress.tasks.data_config import DataConfig, check_task_matches_data
 
@@ -19,7 +20,10 @@ class ModelConfig:
 
     From scratch, the vocabulary is `vocab` (a vocab.txt) or learned from the
     training texts with `learn_vocab_size` tokens; `encoder` gives the other
-    dimensions (vocab_size and max_length are filled in).
+    dimensions (vocab_size and max_length are filled in). `pooling` is how the
+    sequence becomes one vector for sentence-level heads: `cls` (BERT's tanh pooler on
+    [CLS]) or `mean` (the mean over real tokens, as sentence-transformers trained
+    all-MiniLM-L6-v2).
     """
 
     checkpoint: str | None = None
@@ -29,6 +33,7 @@ class ModelConfig:
     sequence_length: int = 128
     head_dropout: float = 0.1
     lower_case: bool = True
+    pooling: str = "cls"
 
     def __post_init__(self):
         if self.checkpoint and (self.encoder or self.vocab or self.learn_vocab_size):
@@ -49,11 +54,16 @@ class ModelConfig:
                     f"learn_vocab_size: must be >= {MIN_LEARNED_VOCAB} (special tokens plus every "
                     f"printable ASCII character), got {self.learn_vocab_size}"
                 )
-            for key in ("vocab_size", "max_length"):
+            for key in ("vocab_size", "max_length", "pooling"):
                 if key in self.encoder:
                     raise ConfigError(
-                        f"encoder.{key}: set from the vocab / sequence_length; remove it"
+                        f"encoder.{key}: set from the vocab / sequence_length / model.pooling; "
+                        "remove it"
                     )
+        if self.pooling not in POOLING_MODES:
+            raise ConfigError(
+                f"pooling: {self.pooling!r} unknown; use one of {', '.join(POOLING_MODES)}"
+            )
         if not 8 <= self.sequence_length <= 512:
             raise ConfigError(f"sequence_length: must be in [8, 512], got {self.sequence_length}")
 
