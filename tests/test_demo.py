@@ -1,8 +1,14 @@
 """The main job, at its --quick size."""
 
 import json
+import re
+from pathlib import Path
+
+import pytest
 
 from tfcompress.cli import main
+
+README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def test_demo_quick_runs_teacher_then_sps_student(tmp_path, capsys):
@@ -24,6 +30,15 @@ def test_demo_quick_runs_teacher_then_sps_student(tmp_path, capsys):
     assert exports["float"]["parity"]["argmax_agreement"]["intent_logits"] == 1.0
     assert exports["int8"]["parity"]["passed"] is True
     assert exports["int8"]["size_bytes"] < 0.5 * exports["float"]["size_bytes"]
+    # The README's FinishedRun example reads the student back with the same metrics.
+    block = next(
+        b
+        for b in re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+        if "FinishedRun" in b
+    )
+    namespace = {}
+    exec(block.replace("runs/demo/student", str(out / "student")), namespace)
+    assert namespace["metrics"] == pytest.approx(student["eval"])
     # Re-running reuses both finished stages instead of training again.
     before = (out / "student" / "model.keras").stat().st_mtime_ns
     assert main(["demo", "--quick", "--output-dir", str(out)]) == 0
