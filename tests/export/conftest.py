@@ -35,15 +35,19 @@ def build_tiny_classifier(config_overrides=None, **quantizers):
 
 
 def train_briefly(model, seed=0):
+    rng = np.random.default_rng(seed)
+    return fit_briefly(model, *make_batch(rng, 512))
+
+
+def fit_briefly(model, inputs, labels):
+    """Four epochs of Adam on (inputs, labels): enough for the tiny models' toy tasks."""
     import keras
 
-    rng = np.random.default_rng(seed)
-    x, y = make_batch(rng, 512)
     model.compile(
         optimizer=keras.optimizers.Adam(3e-3),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
-    model.fit(x, y, batch_size=32, epochs=4, verbose=0)
+    model.fit(inputs, labels, batch_size=32, epochs=4, verbose=0)
     return model
 
 

@@ -1,8 +1,9 @@
-"""Keras model → `.tflite` bytes in one of the export modes.
+"""Keras model or `tf.Module` → `.tflite` bytes in one of the export modes.
 
-Every mode goes through a SavedModel with a batch-1, fixed-length input signature: Keras 3
-models converted with `from_concrete_functions` keep unfrozen variables (NaN outputs), and a
-static signature leaves no shape arithmetic in the graph.
+Every mode goes through a SavedModel with a fixed-length input signature (batch 1 unless
+asked otherwise): Keras 3 models converted with `from_concrete_functions` keep unfrozen
+variables (NaN outputs), and a static signature leaves no shape arithmetic in the graph.
+A `tf.Module` brings its own signature: a `serve` tf.function with an `input_signature`.
 """
 
 import contextlib
@@ -37,8 +38,16 @@ FLOAT_ISLAND_OPS = (
 )
 
 
-def input_signature(model, sequence_length=None):
-    """`{name: TensorSpec([1, S], int32)}` for the model's named inputs."""
+def input_signature(model, sequence_length=None, batch_size=1):
+    """`{name: TensorSpec([batch_size, S], int32)}` for the model's named inputs.
+
+    A `tf.Module` (see `convert`): the specs of its `serve` signature, as they are.
+    """
+    if not _is_keras(model):
+        specs = _serve(model).input_signature
+        if not all(spec.name for spec in specs):
+            raise ConfigError("every spec in the `serve` input_signature needs a name")
+        return {spec.name: spec for spec in specs}
     specs = {}
     for tensor in model.inputs:
         name = tensor.name.split(":")[0]
@@ -50,8 +59,24 @@ def input_signature(model, sequence_length=None):
                 f"input {name!r} has no fixed sequence length; pass sequence_length "
                 "(export is batch 1 with a fixed length)"
             )
-        specs[name] = tf.TensorSpec([1, length], tf.int32, name=name)
+        specs[name] = tf.TensorSpec([batch_size, length], tf.int32, name=name)
     return specs
+
+
+def _is_keras(model):
+    import keras
+
+    return isinstance(model, keras.Model)
+
+
+def _serve(module):
+    serve = getattr(module, "serve", None)
+    if serve is None or not getattr(serve, "input_signature", None):
+        raise ConfigError(
+            f"{type(module).__name__} is neither a Keras model nor a tf.Module with a `serve` "
+            "tf.function that has an input_signature"
+        )
+    return serve
 
 
 def convert(
@@ -61,16 +86,23 @@ def convert(
     representative_inputs=None,
     float_ops=None,
     *,
+    batch_size=1,
     equalize=True,
     range_quantile=DEFAULT_RANGE_QUANTILE,
     calibration_log=None,
+    custom_ops=False,
 ):
     """Convert `model`; `representative_inputs` (an iterable of input dicts) for int modes.
 
-    int8 with float islands also runs the calibration passes of `calibration.py`: output
-    channel equalization of FCs (`equalize`) and activation ranges at `range_quantile` of the
-    per-example extremes (None: the calibrator's ranges); qat keeps trained weight grids. A
-    `calibration_log` dict receives what these passes did.
+    `model`: a Keras model (its named inputs, [batch_size, sequence_length] int32) or a
+    `tf.Module` whose `serve` is a tf.function with an `input_signature` (named specs).
+    `representative_inputs` yields batched dicts keyed by input name; they are fed one row
+    at a time. int8 with float islands also runs the calibration passes of `calibration.py`:
+    output channel equalization of FCs (`equalize`) and activation ranges at
+    `range_quantile` of the per-example extremes (None: the calibrator's ranges); qat keeps
+    trained weight grids. A `calibration_log` dict receives what these passes did.
+    `custom_ops` lets non-builtin ops (tensorflow-text's) through as custom ops; the
+    calibration passes run the model with builtin kernels only, so those modes refuse it.
     """
     if mode not in EXPORT_MODES:
         raise ConfigError(f"unknown export mode {mode!r}; choose one of {', '.join(EXPORT_MODES)}")
@@ -81,9 +113,15 @@ def convert(
     needs_data = mode in ("int8", "int16x8", "qat")
     if needs_data and representative_inputs is None:
         raise ConfigError(f"mode {mode!r} needs representative data (a few dozen examples)")
-    specs = input_signature(model, sequence_length)
+    if custom_ops and needs_data:
+        raise ConfigError(
+            f"mode {mode!r} calibrates with builtin kernels only; convert the custom-op part "
+            "in float and join it to the integer model (see export.text_model)"
+        )
+    specs = input_signature(model, sequence_length, batch_size)
     with _saved_model(model, specs) as path:
         converter = tf.lite.TFLiteConverter.from_saved_model(path)
+        converter.allow_custom_ops = custom_ops
         representative = _representative_dataset(representative_inputs, specs)
         _configure(converter, mode, representative)
         if mode not in ("int8", "qat"):
@@ -110,7 +148,10 @@ def convert(
 def _saved_model(model, specs):
     with tempfile.TemporaryDirectory(prefix="tfcompress_export_") as tmp:
         path = os.path.join(tmp, "saved_model")
-        model.export(path, format="tf_saved_model", input_signature=[specs], verbose=False)
+        if _is_keras(model):
+            model.export(path, format="tf_saved_model", input_signature=[specs], verbose=False)
+        else:
+            tf.saved_model.save(model, path, signatures={"serving_default": _serve(model)})
         yield path
 
 
@@ -178,11 +219,13 @@ def _representative_dataset(inputs, specs):
 
 
 def _batch_one(inputs, specs):
-    """Split batched input dicts into batch-1 int32 dicts keyed like the signature."""
+    """Split batched input dicts into batch-1 dicts keyed and typed like the signature."""
     import numpy as np
 
     for batch in inputs:
-        arrays = {name: np.asarray(batch[name], np.int32) for name in specs}
+        arrays = {
+            name: np.asarray(batch[name], spec.dtype.as_numpy_dtype) for name, spec in specs.items()
+        }
         rows = next(iter(arrays.values())).shape[0]
         for i in range(rows):
             yield {name: value[i : i + 1] for name, value in arrays.items()}

@@ -7,31 +7,33 @@ tensorflow-text's ragged ops instead (RoundRobinTrimmer, combine_segments, pad_m
 which lower to ops such as RaggedGather that have no TFLite kernel; it stays the reference
 and `verify_text_model` checks the .tflite against it id for id.
 
-Modes: "float", "dynamic" (int8 weights, float activations) and "int8" (int8 activations
-calibrated on representative strings). All three convert with string inputs: quantization
-only touches the float model part, and the calibrator is handed tensorflow-text's kernels
-so it can run the tokenizer (see `convert_module`).
+The export is the ids-in export with a tokenizer in front: `converter.convert` turns the Keras
+model (int32 id inputs) into any export mode — int8 with its float islands and calibration
+passes, calibrated on the representative texts' ids — and the tokenizer (`build_tokenizer_module`)
+into a float graph with custom ops; `join_tokenizer` then makes one flatbuffer in which the
+tokenizer's id outputs are the encoder's inputs. Two conversions rather than one because the
+calibration passes run the model with builtin kernels only, and so the strings-in encoder is
+the ids-in encoder op for op. Parity goes through `verification.parity`, on real tokens only.
 """
 
-import os
-import tempfile
-import warnings
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
-from tfcompress.atomic_write import write_bytes_atomic
-from tfcompress.errors import TfcompressError
+from tfcompress.export import DEFAULT_RANGE_QUANTILE
+from tfcompress.export.converter import convert
+from tfcompress.export.tflite_export import export_report, write_export
+from tfcompress.export.verification import ParityError, parity, tolerance
 
 TEXT, TEXT_PAIR = "text", "text_pair"
 ID_OUTPUTS = ("token_ids", "segment_ids")
-MODES = ("float", "dynamic", "int8")
 SIGNATURE = "serving_default"
 
 
-class TextModelParityError(TfcompressError):
+class TextModelParityError(ParityError):
     """The .tflite text model disagrees with the Keras model on the Python tokenizer's ids."""
 
 
@@ -106,42 +108,133 @@ def _gather_pieces(segment: tf.RaggedTensor, offset: tf.Tensor, inside: tf.Tenso
     return tf.gather(values, tf.where(inside, starts + offset, num_values))
 
 
-# --- module and conversion -----------------------------------------------------------------
+# --- conversion ------------------------------------------------------------------------------
 
 
-def build_text_module(model, tokenizer, pair: bool = False, batch_size: int | None = 1):
-    """A tf.Module whose `serve` maps strings [batch_size] to the model's outputs plus ids.
+def build_tokenizer_module(tokenizer, pair: bool = False, batch_size: int | None = 1):
+    """A tf.Module whose `serve` maps strings [batch_size] to packed ids [batch_size, S].
 
-    Inputs are named `text` (and `text_pair` when `pair`). Outputs are the model's outputs
-    (`logits` for a single-output model, else its output dict's keys) plus `token_ids` and
-    `segment_ids` [batch_size, sequence_length]. batch_size=1 is what a phone runs;
-    None leaves the batch dynamic.
+    Inputs are named `text` (and `text_pair` when `pair`); outputs are `token_ids`,
+    `segment_ids` and `padding_mask`. batch_size=1 is what a phone runs; None leaves it dynamic.
     """
-    _output_names(model)  # fail early on a name clash
-
-    def run(text, text_pair=None):
-        inputs = encode_for_tflite(tokenizer, text, text_pair)
-        outputs = model(inputs, training=False)
-        if not isinstance(outputs, dict):
-            outputs = {"logits": outputs}
-        # Ids as outputs let the verifier check tokenization exactly, not only via logits.
-        return {**outputs, **{name: inputs[name] for name in ID_OUTPUTS}}
-
     module = tf.Module()
-    # The tf.Variables behind the Keras 3 variables, tracked explicitly as Keras' own
-    # ExportArchive does: tracking the Keras model or its keras.Variable wrappers instead
-    # still saves a working SavedModel, but the converter then leaves the weights unfrozen
-    # and the .tflite outputs NaN.
-    module.model_variables = [v.value for v in model.variables]
-    spec = tf.TensorSpec([batch_size], tf.string)
+    spec = tf.TensorSpec([batch_size], tf.string, name=TEXT)
     if pair:
-        module.serve = tf.function(run, input_signature=[spec, spec])
+        pair_spec = tf.TensorSpec([batch_size], tf.string, name=TEXT_PAIR)
+        module.serve = tf.function(
+            lambda text, text_pair: encode_for_tflite(tokenizer, text, text_pair),
+            input_signature=[spec, pair_spec],
+        )
     else:
-        module.serve = tf.function(lambda text: run(text), input_signature=[spec])
+        module.serve = tf.function(
+            lambda text: encode_for_tflite(tokenizer, text), input_signature=[spec]
+        )
     return module
 
 
-def _output_names(model) -> list[str]:
+def convert_text_model(
+    model,
+    tokenizer,
+    mode: str = "float",
+    *,
+    pair: bool = False,
+    batch_size: int | None = 1,
+    representative_texts: Sequence | None = None,
+    float_ops=None,
+    equalize: bool = True,
+    range_quantile=DEFAULT_RANGE_QUANTILE,
+    calibration_log: dict | None = None,
+) -> bytes:
+    """Strings-in .tflite bytes: `model` converted as `converter.convert` converts it for ids,
+    with `tokenizer` joined in front.
+
+    `representative_texts` (integer modes): strings, or (text, text_pair) tuples when `pair`;
+    the converter calibrates on their ids from the Python tokenizer, which the in-graph one
+    reproduces exactly. The other arguments are `converter.convert`'s.
+    """
+    output_names(model)  # fail early on a name clash
+    representative = None
+    if representative_texts is not None:
+        texts, pairs = split_texts(representative_texts, pair)
+        representative = list(_id_batches(tokenizer, texts, pairs))
+    encoder = convert(
+        model,
+        mode,
+        tokenizer.sequence_length,
+        representative,
+        float_ops,
+        batch_size=batch_size,
+        equalize=equalize,
+        range_quantile=range_quantile,
+        calibration_log=calibration_log,
+    )
+    front = convert(build_tokenizer_module(tokenizer, pair, batch_size), "float", custom_ops=True)
+    return join_tokenizer(front, encoder, renamed=_renamed_outputs(model))
+
+
+def export_text_model(
+    model,
+    tokenizer,
+    output_path,
+    mode: str = "float",
+    *,
+    pair: bool = False,
+    batch_size: int | None = 1,
+    representative_texts: Sequence | None = None,
+    verify_texts: Sequence | None = None,
+    min_agreement: float | None = None,
+    max_abs_diff: float | None = None,
+    float_ops=None,
+    equalize: bool = True,
+    range_quantile=DEFAULT_RANGE_QUANTILE,
+    extra_report: dict | None = None,
+) -> dict:
+    """`export_tflite` for a strings-in model: `output_path` (.tflite) plus its `.json` report.
+
+    Every export mode; `representative_texts` / `verify_texts` are strings, or
+    (text, text_pair) tuples when `pair`. The report is `export_tflite`'s (size, op histogram,
+    float ops, calibration, parity against `model` on the Python tokenizer's ids, per-token
+    outputs on real tokens only) plus `outputs`, `custom_ops`, `tensor_types`, and the
+    texts whose ids differ (`parity.id_mismatches`). Both files are written atomically before
+    the verdict; a failed check then raises TextModelParityError with the numbers.
+    """
+    calibration = {}
+    content = convert_text_model(
+        model,
+        tokenizer,
+        mode,
+        pair=pair,
+        batch_size=batch_size,
+        representative_texts=representative_texts,
+        float_ops=float_ops,
+        equalize=equalize,
+        range_quantile=range_quantile,
+        calibration_log=calibration,
+    )
+    report = export_report(
+        content,
+        mode,
+        output_path,
+        sequence_length=tokenizer.sequence_length,
+        inputs=[TEXT, TEXT_PAIR] if pair else [TEXT],
+        outputs=output_names(model) + list(ID_OUTPUTS),
+        batch_size=batch_size,
+        custom_ops=custom_op_histogram(content),
+        tensor_types=tensor_type_histogram(content),
+        calibration=calibration,
+        extra_report=extra_report,
+    )
+    failure = None
+    if verify_texts is not None:
+        texts, pairs = split_texts(verify_texts, pair)
+        limits = tolerance(mode, min_agreement, max_abs_diff)
+        report["parity"], failure = text_parity(content, model, tokenizer, texts, pairs, limits)
+    write_export(output_path, content, report, failure)
+    return report
+
+
+def output_names(model) -> list[str]:
+    """The text model's task outputs: the model's output dict keys, or `logits`."""
     names = list(model.output.keys()) if isinstance(model.output, dict) else ["logits"]
     clash = set(names) & set(ID_OUTPUTS)
     if clash:
@@ -149,94 +242,132 @@ def _output_names(model) -> list[str]:
     return names
 
 
-def convert_module(
-    module: tf.Module,
-    signatures: dict,
-    mode: str = "float",
-    custom_ops: bool = True,
-    representative_dataset=None,
-) -> bytes:
-    """SavedModel → TFLite flatbuffer for a tf.Module's signature functions.
+def _renamed_outputs(model) -> dict | None:
+    # A single-output Keras model exports its output as `output_0`; the text model says logits.
+    return None if isinstance(model.output, dict) else {"output_0": "logits"}
 
-    Goes through a SavedModel because converting Keras 3 concrete functions directly leaves
-    variables unfrozen (NaN outputs). `custom_ops` lets tensorflow-text ops through as
-    custom ops; everything else must be a TFLite builtin (no Select TF ops on a phone).
+
+def split_texts(items: Sequence, pair: bool) -> tuple[list[str], list[str] | None]:
+    """(texts, text_pairs or None) from strings, or from (text, text_pair) tuples if `pair`."""
+    items = list(items)
+    if not items:
+        raise ValueError("no texts given")
+    if not pair:
+        return [str(item) for item in items], None
+    return [a for a, _ in items], [b for _, b in items]
+
+
+def _id_batches(tokenizer, texts, text_pairs, batch_size=64):
+    """The Python tokenizer's ids, as numpy input dicts of at most `batch_size` rows."""
+    for begin in range(0, len(texts), batch_size):
+        pairs = None if text_pairs is None else tf.constant(text_pairs[begin : begin + batch_size])
+        encoded = tokenizer(tf.constant(texts[begin : begin + batch_size]), pairs)
+        yield {name: value.numpy() for name, value in encoded.items()}
+
+
+# --- joining the tokenizer to the encoder --------------------------------------------------
+
+
+def join_tokenizer(tokenizer_content: bytes, encoder_content: bytes, renamed=None) -> bytes:
+    """One flatbuffer: the tokenizer's ops, then the encoder's, fed its ids.
+
+    Each encoder input is the tokenizer output of the same name (same dtype and shape). The
+    signature takes the tokenizer's inputs and returns the encoder's outputs (names mapped by
+    `renamed`) plus `ID_OUTPUTS`, so a verifier can check tokenization id for id. The encoder's
+    tensors, buffers and op codes keep their indices; the tokenizer's are appended.
     """
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    if mode == "int8" and representative_dataset is None:
-        raise ValueError('mode="int8" needs a representative_dataset to calibrate activations')
-    with tempfile.TemporaryDirectory() as saved:
-        tf.saved_model.save(module, saved, signatures=signatures)
-        converter = tf.lite.TFLiteConverter.from_saved_model(saved, signature_keys=list(signatures))
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-        converter.allow_custom_ops = custom_ops
-        if mode != "float":
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        if mode == "int8":
-            converter.representative_dataset = representative_dataset
-            # Calibration runs the float model, so the calibrator needs tensorflow-text's
-            # kernels too; there is no public converter option for that.
-            converter.target_spec._experimental_custom_op_registerers = _tftext_registerers()
-        with warnings.catch_warnings():
-            # The calibrator uses the deprecated tf.lite.Interpreter internally; not ours to fix.
-            warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated")
-            return converter.convert()
+    from ai_edge_litert.tools import flatbuffer_utils
+
+    front = flatbuffer_utils.convert_bytearray_to_object(tokenizer_content)
+    joined = flatbuffer_utils.convert_bytearray_to_object(encoder_content)
+    if len(front.subgraphs) != 1 or len(joined.subgraphs) != 1:
+        raise ValueError("joining needs single-subgraph models")
+    front_graph, graph = front.subgraphs[0], joined.subgraphs[0]
+    front_signature, signature = front.signatureDefs[0], joined.signatureDefs[0]
+    front_outputs = {_name(m): m.tensorIndex for m in front_signature.outputs}
+    # Tokenizer tensor index -> joined index: its id outputs become the encoder's inputs.
+    tensors = {}
+    for entry in signature.inputs:
+        name = _name(entry)
+        if name not in front_outputs:
+            raise ValueError(f"encoder input {name!r} is not a tokenizer output")
+        _check_same_tensor(front_graph, front_outputs[name], graph, entry.tensorIndex, name)
+        tensors[front_outputs[name]] = entry.tensorIndex
+    buffers = {0: 0}  # buffer 0 is the empty one activations point to, in every model
+    for index, buffer in enumerate(front.buffers[1:], start=1):
+        buffers[index] = len(joined.buffers)
+        joined.buffers.append(buffer)
+    for index, tensor in enumerate(front_graph.tensors):
+        if index not in tensors:
+            tensor.buffer = buffers[tensor.buffer]
+            tensors[index] = len(graph.tensors)
+            graph.tensors.append(tensor)
+    opcode_offset = len(joined.operatorCodes)
+    joined.operatorCodes.extend(front.operatorCodes)
+    for op in front_graph.operators:
+        op.opcodeIndex += opcode_offset
+        op.inputs = [tensors[i] if i >= 0 else i for i in op.inputs]
+        op.outputs = [tensors[i] for i in op.outputs]
+        if op.intermediates is not None:
+            op.intermediates = [tensors[i] for i in op.intermediates]
+    graph.operators = list(front_graph.operators) + list(graph.operators)
+
+    graph.inputs = [tensors[i] for i in front_graph.inputs]
+    id_outputs = [tensors[front_outputs[name]] for name in ID_OUTPUTS]
+    graph.outputs = list(graph.outputs) + id_outputs
+    for entry in front_signature.inputs:
+        entry.tensorIndex = tensors[entry.tensorIndex]
+    for entry in signature.outputs:
+        entry.name = (renamed or {}).get(_name(entry), _name(entry))
+    signature.inputs = front_signature.inputs
+    signature.outputs = list(signature.outputs) + [
+        _tensor_map(name, index) for name, index in zip(ID_OUTPUTS, id_outputs)
+    ]
+    _keep_newer_runtime_version(joined, front)
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(joined))
 
 
-def _tftext_registerers() -> list:
-    import tensorflow_text
-
-    return list(tensorflow_text.tflite_registrar.SELECT_TFTEXT_OPS)
-
-
-def export_text_model(
-    model,
-    tokenizer,
-    output_path: str | os.PathLike,
-    mode: str = "float",
-    pair: bool = False,
-    batch_size: int | None = 1,
-    representative_texts: Sequence | None = None,
-) -> dict:
-    """Write a strings-in .tflite of `model` with `tokenizer` in the graph; return a report.
-
-    mode: "float", "dynamic" (int8 weights, float activations) or "int8" (int8 activations
-    calibrated on `representative_texts`: strings, or (text, text_pair) tuples when `pair`;
-    float fallback is allowed, and quantize/dequantize ops border the encoder). Quantization
-    only touches the float model part; string tensors, the tokenizer's custom ops and the
-    int32 packing stay as they are. The file is written atomically. Report: path, mode,
-    size_bytes, inputs, outputs, `custom_ops` ({op name: count}) and `tensor_types`.
-    """
-    module = build_text_module(model, tokenizer, pair=pair, batch_size=batch_size)
-    dataset = None
-    if mode == "int8":
-        if not representative_texts:
-            raise ValueError('mode="int8" needs representative_texts to calibrate activations')
-        dataset = _representative_dataset(representative_texts, pair, batch_size)
-    flatbuffer = convert_module(module, {SIGNATURE: module.serve}, mode, True, dataset)
-    write_bytes_atomic(output_path, flatbuffer)
-    return {
-        "path": str(output_path),
-        "mode": mode,
-        "size_bytes": len(flatbuffer),
-        "inputs": [TEXT, TEXT_PAIR] if pair else [TEXT],
-        "outputs": _output_names(model) + list(ID_OUTPUTS),
-        "custom_ops": custom_op_histogram(flatbuffer),
-        "tensor_types": tensor_type_histogram(flatbuffer),
-    }
+def _name(entry) -> str:
+    name = entry.name
+    return name.decode() if isinstance(name, bytes) else name
 
 
-def _representative_dataset(texts: Sequence, pair: bool, batch_size: int | None):
-    def generate():
-        for item in texts:
-            rows = item if pair else (item,)
-            yield {
-                name: np.array([value.encode()] * (batch_size or 1), dtype=object)
-                for name, value in zip((TEXT, TEXT_PAIR), rows)
-            }
+def _tensor_map(name, index):
+    from ai_edge_litert import schema_py_generated as schema
 
-    return generate
+    entry = schema.TensorMapT()
+    entry.name, entry.tensorIndex = name, index
+    return entry
+
+
+def _check_same_tensor(front_graph, front_index, graph, index, name):
+    a, b = front_graph.tensors[front_index], graph.tensors[index]
+    shape_a = a.shapeSignature if a.shapeSignature is not None else a.shape
+    shape_b = b.shapeSignature if b.shapeSignature is not None else b.shape
+    if a.type != b.type or list(shape_a) != list(shape_b):
+        raise ValueError(
+            f"{name}: tokenizer gives type {a.type} shape {list(shape_a)}, "
+            f"encoder takes type {b.type} shape {list(shape_b)}"
+        )
+
+
+def _keep_newer_runtime_version(joined, front):
+    """`min_runtime_version` metadata: the newer of the two (the joined model needs both)."""
+    versions = {}
+    for model in (joined, front):
+        for entry in model.metadata or []:
+            if _name(entry) == "min_runtime_version":
+                versions[id(model)] = (entry, model.buffers[entry.buffer])
+    if len(versions) < 2:
+        return
+    (entry, mine), (_, theirs) = versions[id(joined)], versions[id(front)]
+    if _version(theirs) > _version(mine):
+        joined.buffers[entry.buffer].data = theirs.data
+
+
+def _version(buffer) -> tuple:
+    text = bytes(np.asarray(buffer.data, np.uint8)).split(b"\0")[0].decode()
+    return tuple(int(part) for part in text.split(".") if part.isdigit())
 
 
 def custom_op_histogram(flatbuffer: bytes) -> dict[str, int]:
@@ -272,15 +403,19 @@ def _parse(flatbuffer: bytes):
 # --- loading and verification --------------------------------------------------------------
 
 
-def load_text_interpreter(path: str | os.PathLike, num_threads: int = 1):
-    """A LiteRT interpreter with tensorflow-text's TFLite kernels registered, tensors allocated."""
+def load_text_interpreter(model, num_threads: int = 1):
+    """A LiteRT interpreter with tensorflow-text's TFLite kernels registered, tensors allocated.
+
+    `model`: a .tflite path, or its bytes.
+    """
     import tensorflow_text
     from ai_edge_litert.interpreter import InterpreterWithCustomOps
 
+    source = {"model_content": model} if isinstance(model, bytes) else {"model_path": str(model)}
     interpreter = InterpreterWithCustomOps(
         custom_op_registerers=tensorflow_text.tflite_registrar.SELECT_TFTEXT_OPS,
-        model_path=str(path),
         num_threads=num_threads,
+        **source,
     )
     interpreter.allocate_tensors()
     return interpreter
@@ -308,63 +443,66 @@ def _chunk(texts: Sequence[str], begin: int, size: int) -> np.ndarray:
 
 
 def verify_text_model(
-    tflite_path: str | os.PathLike,
+    tflite,
     model,
     tokenizer,
     texts: Sequence[str],
     text_pairs: Sequence[str] | None = None,
-    atol: float | None = 1e-4,
-    min_argmax_agreement: float = 1.0,
+    *,
+    min_agreement: float = 1.0,
+    max_abs_diff: float | None = 1e-4,
 ) -> dict:
-    """Check a text .tflite against `model(tokenizer(texts, text_pairs))`; report or raise.
+    """Check a text .tflite (path or bytes) against `model(tokenizer(texts, text_pairs))`.
 
-    Token and segment ids must match exactly; each model output must be within `atol`
-    (None skips it) and agree on argmax over the last axis for at least `min_argmax_agreement`
-    of rows (of positions, for per-token outputs). Report: `id_mismatches` (indices into
-    `texts`), `max_abs_diff` and `argmax_agreement` per output. Raises TextModelParityError
-    with the numbers.
+    Token and segment ids must match exactly; the outputs are compared as `export_tflite`
+    compares them (`verification.parity`: per-token outputs on real tokens only). Returns the
+    parity numbers, or raises TextModelParityError with them.
+    """
+    content = tflite if isinstance(tflite, bytes) else Path(tflite).read_bytes()
+    limits = (min_agreement, max_abs_diff)
+    numbers, failure = text_parity(content, model, tokenizer, texts, text_pairs, limits)
+    if failure is not None:
+        raise failure
+    return numbers
+
+
+def text_parity(content: bytes, model, tokenizer, texts, text_pairs, limits) -> tuple:
+    """(parity numbers, TextModelParityError or None) of a text model on `texts`.
+
+    Numbers: `verification.parity`'s plus `id_mismatches` ({id output: indices into texts}).
     """
     texts = list(texts)
     if text_pairs is not None and len(text_pairs) != len(texts):
         raise ValueError(f"{len(texts)} texts but {len(text_pairs)} text_pairs")
-    got = run_text_model(load_text_interpreter(tflite_path), texts, text_pairs)
-    encoded = tokenizer(tf.constant(texts), None if text_pairs is None else tf.constant(text_pairs))
-    expected = model(encoded, training=False)
-    expected = expected if isinstance(expected, dict) else {"logits": expected}
-    report = {"num_texts": len(texts), "id_mismatches": {}, "max_abs_diff": {}}
-    report["argmax_agreement"] = {}
-    for name in ID_OUTPUTS:
-        bad = np.flatnonzero((got[name] != encoded[name].numpy()).any(axis=-1))
-        report["id_mismatches"][name] = bad.tolist()  # indices into `texts`
-    for name, value in expected.items():
-        value = np.asarray(value)
-        report["max_abs_diff"][name] = float(np.max(np.abs(got[name] - value), initial=0.0))
-        agree = got[name].argmax(-1) == value.argmax(-1)
-        report["argmax_agreement"][name] = float(agree.mean()) if agree.size else 1.0
-    _raise_on_failure(report, texts, atol, min_argmax_agreement)
-    return report
-
-
-def _raise_on_failure(report: dict, texts: list[str], atol: float | None, min_agreement):
+    got = run_text_model(load_text_interpreter(content), texts, text_pairs)
+    batches = list(_id_batches(tokenizer, texts, None if text_pairs is None else list(text_pairs)))
+    encoded = {name: np.concatenate([b[name] for b in batches]) for name in batches[0]}
+    expected = [_as_dict(model(batch, training=False)) for batch in batches]
+    expected = {name: np.concatenate([e[name] for e in expected]) for name in expected[0]}
+    numbers, failure = parity(
+        expected, {name: got[name] for name in expected}, encoded["padding_mask"], limits
+    )
+    numbers["id_mismatches"] = {
+        name: np.flatnonzero((got[name] != encoded[name]).any(axis=-1)).tolist()
+        for name in ID_OUTPUTS
+    }
     problems = [
         f"{name} differ on {len(bad)} of {len(texts)} texts (first: {texts[bad[0]][:80]!r})"
-        for name, bad in report["id_mismatches"].items()
+        for name, bad in numbers["id_mismatches"].items()
         if bad
     ]
-    problems += [
-        f"{name} max abs diff {diff:.3g} > atol {atol:g}"
-        if np.isfinite(diff)
-        else f"{name} holds NaN or inf (weights left unfrozen?)"
-        for name, diff in report["max_abs_diff"].items()
-        if not np.isfinite(diff) or (atol is not None and diff > atol)
-    ]
-    problems += [
-        f"{name} argmax agreement {agree:.3f} < {min_agreement:g}"
-        for name, agree in report["argmax_agreement"].items()
-        if agree < min_agreement
-    ]
-    if problems:
-        raise TextModelParityError(
-            "TFLite text model does not match the Keras model on the Python tokenizer: "
-            + "; ".join(problems)
-        )
+    if failure is not None:
+        problems.append(str(failure))
+    if not problems:
+        return numbers, None
+    numbers["passed"] = False
+    return numbers, TextModelParityError(
+        "TFLite text model does not match the Keras model on the Python tokenizer: "
+        + "; ".join(problems)
+    )
+
+
+def _as_dict(outputs) -> dict[str, np.ndarray]:
+    if isinstance(outputs, dict):
+        return {name: np.asarray(value) for name, value in outputs.items()}
+    return {"logits": np.asarray(outputs)}

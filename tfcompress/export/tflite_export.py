@@ -9,24 +9,13 @@ from tfcompress.export import DEFAULT_RANGE_QUANTILE, EXPORT_MODES
 from tfcompress.export.converter import convert, input_signature
 from tfcompress.export.tflite_model_runner import TFLiteModelRunner
 from tfcompress.export.verification import (
+    DEFAULT_TOLERANCES,
     ParityError,
-    check_parity,
-    compare_outputs,
     float_compute_ops,
     op_histogram,
+    parity,
+    tolerance,
 )
-
-# (min argmax agreement, max abs diff) a mode must meet on the verification sample. Float
-# modes must compute the same function; quantized modes are held to top-1 agreement only,
-# since logit differences scale with the logits.
-DEFAULT_TOLERANCES = {
-    "float": (0.999, 1e-3),
-    "float16": (0.99, 5e-2),
-    "dynamic": (0.95, None),
-    "int8": (0.95, None),
-    "int16x8": (0.95, None),
-    "qat": (0.95, None),
-}
 
 
 def export_tflite(
@@ -65,48 +54,55 @@ def export_tflite(
         range_quantile=range_quantile,
         calibration_log=calibration,
     )
+    specs = input_signature(model, sequence_length)
+    report = export_report(
+        content,
+        mode,
+        output_path,
+        sequence_length=int(next(iter(specs.values())).shape[1]),
+        inputs=sorted(specs),
+        calibration=calibration,
+        extra_report=extra_report,
+    )
+    failure = None
+    if verify_inputs is not None:
+        limits = tolerance(mode, min_agreement, max_abs_diff)
+        report["parity"], failure = _verify(model, content, verify_inputs, limits)
+    write_export(output_path, content, report, failure)
+    return report
+
+
+def export_report(content, mode, output_path, *, calibration=None, extra_report=None, **fields):
+    """The report every export writes: size, op histogram, float ops, calibration; parity None
+    until verified. `fields` (sequence_length, inputs, ...) go between."""
     histogram = op_histogram(content)
-    report = {
+    return {
         "mode": mode,
         "tflite_path": str(output_path),
         "size_bytes": len(content),
-        "sequence_length": _sequence_length(model, sequence_length),
-        "inputs": sorted(input_signature(model, sequence_length)),
+        **fields,
         "float_ops": float_compute_ops(histogram),
         "ops": histogram,
         "calibration": calibration or None,
         "parity": None,
         **(extra_report or {}),
     }
-    failure = None
-    if verify_inputs is not None:
-        tolerance = _tolerance(mode, min_agreement, max_abs_diff)
-        report["parity"], failure = _verify(model, content, verify_inputs, tolerance)
+
+
+def write_export(output_path, content, report, failure=None):
+    """Write the .tflite and its report atomically, then raise `failure` (a failed parity
+    check) if any: the files stay for inspection."""
     write_bytes_atomic(output_path, content)
     write_json_atomic(report_path(output_path), report)
     if failure is not None:
         raise failure
-    return report
 
 
 def report_path(tflite_path) -> Path:
     return Path(tflite_path).with_suffix(".json")
 
 
-def _sequence_length(model, sequence_length):
-    specs = input_signature(model, sequence_length)
-    return int(next(iter(specs.values())).shape[1])
-
-
-def _tolerance(mode, min_agreement, max_abs_diff):
-    default_agreement, default_diff = DEFAULT_TOLERANCES[mode]
-    return (
-        default_agreement if min_agreement is None else min_agreement,
-        default_diff if max_abs_diff is None else max_abs_diff,
-    )
-
-
-def _verify(model, content, verify_inputs, tolerance):
+def _verify(model, content, verify_inputs, limits):
     runner = TFLiteModelRunner(content)
     keras_parts, tflite_parts, masks = [], [], []
     for batch in verify_inputs:
@@ -123,14 +119,7 @@ def _verify(model, content, verify_inputs, tolerance):
                 f"TFLite outputs {sorted(tflite_out)} do not match Keras outputs {sorted(keras_out)}"
             )
     mask = None if masks[0] is None else np.concatenate(masks)
-    numbers = compare_outputs(keras_out, tflite_out, mask)
-    numbers["examples"] = int(next(iter(keras_out.values())).shape[0])
-    numbers["min_agreement"], numbers["max_abs_diff_allowed"] = tolerance
-    try:
-        check_parity(numbers, *tolerance)
-    except ParityError as e:
-        return {**numbers, "passed": False}, e
-    return {**numbers, "passed": True}, None
+    return parity(keras_out, tflite_out, mask, limits)
 
 
 def _as_dict(outputs):
@@ -143,4 +132,11 @@ def _concat(parts):
     return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
 
 
-__all__ = ["EXPORT_MODES", "export_tflite", "report_path", "DEFAULT_TOLERANCES"]
+__all__ = [
+    "EXPORT_MODES",
+    "export_tflite",
+    "export_report",
+    "write_export",
+    "report_path",
+    "DEFAULT_TOLERANCES",
+]

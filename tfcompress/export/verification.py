@@ -7,6 +7,18 @@ from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
 from tfcompress.errors import TfcompressError
 
+# (min argmax agreement, max abs diff) a mode must meet on the verification sample. Float
+# modes must compute the same function; quantized modes are held to top-1 agreement only,
+# since logit differences scale with the logits.
+DEFAULT_TOLERANCES = {
+    "float": (0.999, 1e-3),
+    "float16": (0.99, 5e-2),
+    "dynamic": (0.95, None),
+    "int8": (0.95, None),
+    "int16x8": (0.95, None),
+    "qat": (0.95, None),
+}
+
 # Ops that only move or reinterpret data: their dtype says nothing about where time goes.
 _LAYOUT_OPS = {"RESHAPE", "TRANSPOSE", "STRIDED_SLICE", "SQUEEZE", "EXPAND_DIMS", "GATHER"}
 
@@ -22,11 +34,9 @@ def op_histogram(model_content: bytes) -> list[dict]:
     """`[{op, dtype, count}]`: each op type with the dtypes of its inputs.
 
     "int8" is an integer kernel, "float32+int8" a hybrid one (dynamic-range: int8 weights, float activations).
+    Custom ops (a strings-in model's tokenizer) are listed under their custom names.
     """
-    interpreter = Interpreter(
-        model_content=model_content,
-        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
-    )
+    interpreter = _unrun_interpreter(model_content)
     interpreter.allocate_tensors()
     dtypes = {t["index"]: t["dtype"].__name__ for t in interpreter.get_tensor_details()}
     counts = collections.Counter()
@@ -40,6 +50,30 @@ def op_histogram(model_content: bytes) -> list[dict]:
         {"op": op, "dtype": dtype, "count": n}
         for (op, dtype), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     ]
+
+
+def _unrun_interpreter(model_content: bytes):
+    """No delegates; tensorflow-text's kernels registered if the model has custom ops."""
+    options = {
+        "model_content": model_content,
+        "experimental_op_resolver_type": OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+    }
+    if not has_custom_ops(model_content):
+        return Interpreter(**options)
+    import tensorflow_text
+    from ai_edge_litert.interpreter import InterpreterWithCustomOps
+
+    registerers = tensorflow_text.tflite_registrar.SELECT_TFTEXT_OPS
+    return InterpreterWithCustomOps(custom_op_registerers=registerers, **options)
+
+
+def has_custom_ops(model_content: bytes) -> bool:
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.Model.GetRootAs(model_content, 0)
+    return any(
+        model.OperatorCodes(i).CustomCode() is not None for i in range(model.OperatorCodesLength())
+    )
 
 
 def float_compute_ops(histogram: list[dict]) -> list[str]:
@@ -83,6 +117,28 @@ def compare_outputs(keras_outputs: dict, tflite_outputs: dict, mask=None) -> dic
 def _top2_margin(logits):
     top2 = np.sort(logits, axis=-1)[..., -2:]
     return top2[..., 1] - top2[..., 0]
+
+
+def tolerance(mode: str, min_agreement=None, max_abs_diff=None) -> tuple:
+    """(min agreement, max abs diff): the mode's defaults where an argument is None."""
+    default_agreement, default_diff = DEFAULT_TOLERANCES[mode]
+    return (
+        default_agreement if min_agreement is None else min_agreement,
+        default_diff if max_abs_diff is None else max_abs_diff,
+    )
+
+
+def parity(keras_outputs: dict, tflite_outputs: dict, mask, tolerance: tuple) -> tuple:
+    """(parity numbers for a report, ParityError or None): `compare_outputs` on `mask`'s
+    real tokens, the example count, the tolerance and whether it was met."""
+    numbers = compare_outputs(keras_outputs, tflite_outputs, mask)
+    numbers["examples"] = int(next(iter(keras_outputs.values())).shape[0])
+    numbers["min_agreement"], numbers["max_abs_diff_allowed"] = tolerance
+    try:
+        check_parity(numbers, *tolerance)
+    except ParityError as e:
+        return {**numbers, "passed": False}, e
+    return {**numbers, "passed": True}, None
 
 
 def check_parity(report: dict, min_agreement: float, max_abs_diff: float | None) -> None:
