@@ -9,13 +9,16 @@ import pytest
 
 import tfcompress.layers
 from tfcompress.layers import LayerNorm, Quantizer
-from tfcompress.models import Encoder, EncoderConfig, MaskedLMModel
+from tfcompress.models import Encoder, EncoderConfig, MaskedLMModel, TaskModel
+from tfcompress.tasks import FinishedRun, TaskRuntime
 
 CLASSES = [
     getattr(tfcompress.layers, name)
     for name in tfcompress.layers.__all__
     if isinstance(getattr(tfcompress.layers, name), type)
-] + [Encoder, EncoderConfig, MaskedLMModel]
+] + [Encoder, EncoderConfig, MaskedLMModel, TaskModel]
+# Documented like the others; their examples need files (a recipe's data, a finished run).
+DOCUMENTED_ONLY = [TaskRuntime, FinishedRun]
 
 
 def _constructor_arguments(cls):
@@ -23,8 +26,8 @@ def _constructor_arguments(cls):
         return []  # the identity takes none
     if cls is LayerNorm:
         return ["**kwargs"]  # LayerNormalization's own arguments, passed through
-    if cls is EncoderConfig:
-        return [field for field in EncoderConfig.__dataclass_fields__]
+    if cls in (EncoderConfig, TaskRuntime, FinishedRun):
+        return list(cls.__dataclass_fields__)
     parameters = inspect.signature(cls.__init__).parameters.values()
     return [
         f"**{p.name}" if p.kind is p.VAR_KEYWORD else p.name
@@ -36,7 +39,9 @@ def _constructor_arguments(cls):
 def _example_namespace():
     """What an example may assume its reader has: imports, a config, inputs and an encoder."""
     namespace = {"np": np, "keras": keras}
-    namespace.update({cls.__name__: cls for cls in (Encoder, EncoderConfig, MaskedLMModel)})
+    namespace.update(
+        {cls.__name__: cls for cls in (Encoder, EncoderConfig, MaskedLMModel, TaskModel)}
+    )
     namespace.update({name: getattr(tfcompress.layers, name) for name in tfcompress.layers.__all__})
     namespace["config"] = EncoderConfig(
         vocab_size=1000, hidden_size=64, num_layers=2, num_heads=4, intermediate_size=128
@@ -50,7 +55,7 @@ def _example_namespace():
     return namespace
 
 
-@pytest.mark.parametrize("cls", CLASSES, ids=lambda cls: cls.__name__)
+@pytest.mark.parametrize("cls", CLASSES + DOCUMENTED_ONLY, ids=lambda cls: cls.__name__)
 def test_args_section_lists_every_constructor_argument(cls):
     doc = cls.__doc__
     arguments = _constructor_arguments(cls)

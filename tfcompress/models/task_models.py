@@ -32,8 +32,12 @@ class TaskModel(keras.Model):
         **kwargs: `keras.Model` arguments such as `name`.
 
     Example:
-        >>> model = TaskModel(Encoder(config), ClassificationHead(2, name="head"))
-        >>> logits, features = model.forward_with_features(inputs)
+
+    ```python
+    model = TaskModel(Encoder(config), ClassificationHead(2))
+    logits, features = model.forward_with_features(inputs)
+    len(features["hidden_states"])  # embeddings + one per layer
+    ```
     """
 
     def __init__(self, encoder, head, sequence_length=None, **kwargs):

@@ -33,8 +33,11 @@ class FinishedRun:
         metrics: its `metrics.json`.
 
     Example:
-        >>> run = FinishedRun.read("runs/demo/student")
-        >>> model, runtime = run.load_model(), run.task_runtime()
+
+    ```python
+    run = FinishedRun.read("runs/demo/student")
+    model, runtime = run.load_model(), run.task_runtime()
+    ```
     """
 
     directory: Path
