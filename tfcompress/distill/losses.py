@@ -1,18 +1,30 @@
 """Knowledge-distillation losses, each a function of student and teacher outputs.
 
 Shapes: logits [B, C] or [B, S, C] (token-level, with a [B, S] mask); hidden states
-[B, S, H]; attention [B, heads, S, S]. All return a scalar mean over examples.
+[B, S, H]; attention [B, heads, S, S]. All return a scalar mean over examples
+(over the global batch under a multi-replica tf.distribute strategy).
 """
 
+import tensorflow as tf
 from keras import ops
 
 
 def _masked_mean(values, mask):
-    """Mean of `values` [B] or [B, S] over positions where `mask` is 1 (all when None)."""
-    if mask is None:
-        return ops.mean(values)
-    mask = ops.cast(mask, values.dtype)
-    return ops.sum(values * mask) / ops.maximum(ops.sum(mask), 1.0)
+    """Mean of `values` [B] or [B, S] over positions where `mask` is 1 (all when None).
+
+    Under a tf.distribute strategy with several replicas, the mean is over the
+    positions of the *global* batch: each replica returns its share times the
+    replica count, so the replicas' mean (what gradients and metrics sum up) is the
+    one-device value even when replicas hold different numbers of real tokens.
+    """
+    mask = ops.ones_like(values) if mask is None else ops.cast(mask, values.dtype)
+    total, count = ops.sum(values * mask), ops.sum(mask)
+    context = tf.distribute.get_replica_context()
+    replicas = 1 if context is None else context.num_replicas_in_sync
+    if replicas > 1:
+        count = context.all_reduce(tf.distribute.ReduceOp.SUM, tf.stop_gradient(count))
+        total = total * replicas
+    return total / ops.maximum(count, 1.0)
 
 
 def ground_truth_cross_entropy(labels, logits, ignore_label=-1):
@@ -47,7 +59,7 @@ def normalized_cls_mse(student_cls, teacher_cls):
     equal width (project the student first when widths differ).
     """
     diff = _l2_normalize(student_cls) - _l2_normalize(teacher_cls)
-    return ops.mean(ops.sum(ops.square(diff), axis=-1))
+    return _masked_mean(ops.sum(ops.square(diff), axis=-1), None)
 
 
 def hidden_state_mse(student_hidden, teacher_hidden, mask=None):
