@@ -33,8 +33,12 @@ def _softmax(x):
 
 
 def bert_sequence_output(t, hf_config, token_ids, segment_ids, padding_mask):
+    """float64 BERT encoder: [B, S] int arrays → sequence output [B, S, H].
+
+    `hidden_act` "gelu" is the exact erf GELU (Hugging Face's meaning); any other
+    name ("gelu_new", "gelu_pytorch_tanh") the tanh approximation.
+    """
     approximate = hf_config.get("hidden_act", "gelu") != "gelu"
-    """float64 BERT encoder: [B, S] int arrays → sequence output [B, S, H]."""
     t = {k: v.astype(np.float64) for k, v in t.items()}
     eps = hf_config["layer_norm_eps"]
     heads = hf_config["num_attention_heads"]
