@@ -75,7 +75,12 @@ def float_fcs(role, seen):
 
     from tfcompress.export import converter
 
-    original = converter._quantize
+    original = getattr(converter, "_quantize", None)
+    if original is None:
+        raise SystemExit(
+            "tfcompress.export.converter._quantize is gone: adapt float_fcs() to the converter's "
+            "quantize step (it needs the calibrated flatbuffer and the float-island ops)"
+        )
 
     def quantize(calibrated, float_ops):
         names = fc_output_names(calibrated)
