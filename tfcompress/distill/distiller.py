@@ -35,7 +35,8 @@ class Distiller(keras.Model):
     teacher targets under the "teacher" key (see `TeacherCache`), in which case
     the teacher does not run. Each loss term (unweighted) is its own metric
     (gt_loss, kd_loss, hidden_loss, attention_loss, embedding_loss) next to the
-    weighted total `loss`. Calling the distiller runs the student.
+    weighted total `loss`, in `fit` and in `evaluate` alike (so `val_loss` is the
+    same quantity as `loss`, without dropout). Calling the distiller runs the student.
 
     `gradient_clip_norm` clips the *global* gradient after summing replicas; give the
     optimizer no clipping of its own (Keras clips per replica, which under
@@ -57,10 +58,10 @@ class Distiller(keras.Model):
             # PKD / TinyBERT: a learned map lets a narrower student imitate wider states.
             self.hidden_projection = keras.layers.Dense(t_width, name="hidden_projection")
             self.hidden_projection.build((None, s_width))
-        self.loss_names = ["loss"] + [
+        # gt_loss is reported even at weight 0: it is the task's own validation loss.
+        self.loss_names = ["loss", "gt_loss"] + [
             f"{name}_loss"
             for name, key in (
-                ("gt", "ground_truth"),
                 ("kd", "soft_targets"),
                 ("hidden", "hidden"),
                 ("attention", "attention"),
@@ -111,17 +112,20 @@ class Distiller(keras.Model):
         return x if self.hidden_projection is None else self.hidden_projection(x)
 
     def compute_losses(self, student_logits, student_features, teacher, labels, padding_mask):
-        """Loss terms as a dict name → scalar; "loss" is their weighted sum."""
+        """Loss terms as a dict name → scalar; "loss" is their weighted sum.
+
+        Terms with weight 0 are left out, except `gt_loss`, always computed (and not
+        added when its weight is 0) so a KD-only run still reports its task loss."""
         c = self.config
         student_heads = keras.tree.flatten(student_logits)
         teacher_heads = keras.tree.flatten(teacher["logits"])
         label_heads = keras.tree.flatten(labels)
-        terms = {}
-        if c.ground_truth:
-            terms["gt_loss"] = sum(
+        terms = {
+            "gt_loss": sum(
                 losses.ground_truth_cross_entropy(y, s)
                 for y, s in zip(label_heads, student_heads, strict=True)
             )
+        }
         if c.soft_targets:
             terms["kd_loss"] = sum(
                 losses.soft_target_kl(
@@ -155,7 +159,7 @@ class Distiller(keras.Model):
             "attention_loss": c.attention,
             "embedding_loss": c.embedding,
         }
-        terms["loss"] = sum(weights[name] * value for name, value in terms.items())
+        terms["loss"] = sum(weights[name] * value for name, value in terms.items() if weights[name])
         return terms
 
     def _split_inputs(self, inputs):
@@ -215,13 +219,15 @@ class Distiller(keras.Model):
         return [tf.math.scalar_mul(1.0 / replicas, g) for g in clipped]
 
     def test_step(self, data):
+        """The same loss terms as `train_step` (weighted total as `loss`, each term as
+        its `*_loss`), with dropout off and no update, so `val_loss` compares with `loss`.
+
+        Validation batches carry no cached targets, so the teacher runs on them."""
         inputs, labels = data[0], data[1]
-        model_inputs = {name: inputs[name] for name in INPUT_NAMES}
-        logits = self.student(model_inputs, training=False)
-        gt = sum(
-            losses.ground_truth_cross_entropy(y, s)
-            for y, s in zip(keras.tree.flatten(labels), keras.tree.flatten(logits), strict=True)
-        )
-        self.trackers["loss"].update_state(gt)
+        model_inputs, teacher = self._split_inputs(inputs)
+        logits, features = self.student.forward_with_features(model_inputs, training=False)
+        terms = self.compute_losses(logits, features, teacher, labels, model_inputs["padding_mask"])
+        for name, value in terms.items():
+            self.trackers[name].update_state(value)
         self._update_accuracy(labels, logits)
-        return {m.name: m.result() for m in (self.trackers["loss"], self.accuracy) if m is not None}
+        return {m.name: m.result() for m in self.metrics}
