@@ -33,7 +33,7 @@ def test_mirrored_two_devices_matches_single_device(report, case):
     assert report["replicas"] == 2
     result = report["cases"][case]
     assert result["max_weight_diff"] <= WEIGHT_TOLERANCE, result
-    for single, mirrored in zip(result["loss_single"], result["loss_mirrored"], strict=True):
+    for single, mirrored in zip(result["loss_single"], result["loss_distributed"], strict=True):
         assert abs(single - mirrored) <= LOSS_RELATIVE_TOLERANCE * abs(single), result
     assert result["loss_single"][1] < result["loss_single"][0]  # it did train
 

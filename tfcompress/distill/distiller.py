@@ -101,6 +101,15 @@ class Distiller(keras.Model):
             raise ConfigError("distillation.layer_map: layer 0 (embeddings) has no attention map")
         return pairs
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras 3.15 reads a first batch and averages it across replicas with one
+        # strategy.reduce over the whole dict, which MultiWorkerMirroredStrategy cannot do
+        # with two or more workers. The distiller is built in __init__; with no compiled
+        # loss or metrics only the optimizer is left to build, and that needs no data.
+        if self._compile_loss is None and self._compile_metrics is None:
+            iterator, data_batch = None, None
+        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
     @property
     def metrics(self):
         return [*self.trackers.values()] + ([self.accuracy] if self.accuracy else [])
@@ -207,7 +216,19 @@ class Distiller(keras.Model):
         for name, value in terms.items():
             self.trackers[name].update_state(value)
         self._update_accuracy(labels, logits)
-        return {m.name: m.result() for m in self.metrics}
+        return self._step_logs()
+
+    def _step_logs(self):
+        logs = {m.name: m.result() for m in self.metrics}
+        strategy = tf.distribute.get_strategy()
+        if (
+            isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+            and strategy.extended._in_multi_worker_mode()
+        ):
+            # Keras 3.15 averages a step's logs over workers with reduce(MEAN, axis=0),
+            # which rejects scalars (tensorflow#72388): give it a length-1 axis to average.
+            logs = {name: value[None] for name, value in logs.items()}
+        return logs
 
     def _clip_across_replicas(self, gradients, replicas):
         # Sum (= mean, the loss was scaled) over replicas, clip that, and hand each
@@ -230,4 +251,4 @@ class Distiller(keras.Model):
         for name, value in terms.items():
             self.trackers[name].update_state(value)
         self._update_accuracy(labels, logits)
-        return {m.name: m.result() for m in self.metrics}
+        return self._step_logs()

@@ -1,13 +1,24 @@
 """tf.distribute strategies by name, for users who outgrow one machine."""
 
+import socket
+
 import tensorflow as tf
 
 from tfcompress.errors import ConfigError
 
+_TPU_HINT = (
+    "set tpu: to a Cloud TPU name, grpc://host:port, or local on a TPU VM, "
+    "or use strategy: default | mirrored | multi_worker"
+)
+
 
 def make_strategy(name, tpu=None):
     """ "default" (one device), "mirrored" (all local GPUs / logical devices),
-    "multi_worker" (reads TF_CONFIG), "tpu" (`tpu` is the TPU name or grpc address)."""
+    "multi_worker" (reads TF_CONFIG), "tpu" (`tpu` is the TPU name or grpc address).
+
+    Call it before any other TensorFlow op: multi-worker collectives and TPU
+    connections must be set up first. A TPU that cannot be found or started is a
+    ConfigError, not a TensorFlow traceback."""
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
@@ -15,8 +26,32 @@ def make_strategy(name, tpu=None):
     if name == "multi_worker":
         return tf.distribute.MultiWorkerMirroredStrategy()
     if name == "tpu":
+        return _tpu_strategy(tpu)
+    raise ConfigError(f"strategy: {name!r} unknown")
+
+
+def _tpu_strategy(tpu):
+    where = f"tpu: {tpu!r}" if tpu else "no tpu: name and no TPU_NAME in the environment"
+    if tpu and tpu.startswith("grpc://"):
+        # TensorFlow waits on an address where nothing listens; fail fast instead.
+        _check_listening(tpu)
+    try:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu or "")
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
-        return tf.distribute.TPUStrategy(resolver)
-    raise ConfigError(f"strategy: {name!r} unknown")
+    except (ValueError, OSError, ImportError, RuntimeError, tf.errors.OpError) as e:
+        # TensorFlow's first sentence says what failed; the rest is kernel detail.
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        reason = reason.split(". ")[0].rstrip(".")[:200]
+        raise ConfigError(
+            f"strategy: tpu: cannot start a TPU with {where} ({reason}); {_TPU_HINT}"
+        ) from None
+    return tf.distribute.TPUStrategy(resolver)
+
+
+def _check_listening(address):
+    host, _, port = address[len("grpc://") :].rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=10).close()
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"tpu: {address!r}: nothing answers there ({e}); {_TPU_HINT}") from None
