@@ -102,10 +102,10 @@ class Distiller(keras.Model):
         return pairs
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        # Keras 3.15 reads a first batch and averages it across replicas with one
-        # strategy.reduce over the whole dict, which MultiWorkerMirroredStrategy cannot do
-        # with two or more workers. The distiller is built in __init__; with no compiled
-        # loss or metrics only the optimizer is left to build, and that needs no data.
+        # Keras 3.15 reads a first batch and averages it across replicas (strategy.reduce),
+        # which fails under MultiWorkerMirroredStrategy with two or more workers, for any
+        # model. The distiller is built in __init__; with no compiled loss or metrics only
+        # the optimizer is left to build, and that needs no data.
         if self._compile_loss is None and self._compile_metrics is None:
             iterator, data_batch = None, None
         super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
