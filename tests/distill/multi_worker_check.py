@@ -29,7 +29,7 @@ if sys.argv[1] != "none":
         }
     )
 
-from tfcompress.distill.strategies import make_strategy  # noqa: E402
+from tfcompress.distill.strategies import make_strategy, worker_count  # noqa: E402
 
 strategy = make_strategy("multi_worker")
 
@@ -40,6 +40,7 @@ resolver = strategy.cluster_resolver
 report = {
     "strategy": type(strategy).__name__,
     "replicas": strategy.num_replicas_in_sync,
+    "workers": worker_count(strategy),  # what run_distill checks before PTP
     "cluster": resolver.cluster_spec().as_dict(),
     "task": [resolver.task_type, resolver.task_id],
     # Worker 0 (or the only one) also trains the one-device reference.

@@ -72,7 +72,7 @@ def test_multi_worker_in_one_process_matches_default_strategy():
     # No TF_CONFIG: one local worker, one replica; the same steps as the default strategy.
     (report,) = _workers(["none"])
     assert report["strategy"] == "CollectiveAllReduceStrategy"
-    assert report["replicas"] == 1 and report["cluster"] == {}
+    assert report["replicas"] == 1 and report["cluster"] == {} and report["workers"] == 1
     _assert_matches_one_device(report)
     for result in report["cases"].values():
         assert result["max_weight_diff"] == 0.0  # one replica: nothing is reduced
@@ -86,7 +86,7 @@ def test_two_workers_on_localhost_match_one_device():
     reports = _workers([ports, "0"], [ports, "1"])
     assert [r["task"] for r in reports] == [["worker", 0], ["worker", 1]]
     for report in reports:
-        assert report["replicas"] == 2
+        assert report["replicas"] == 2 and report["workers"] == 2
         assert len(report["cluster"]["worker"]) == 2
     _assert_matches_one_device(reports[0])  # worker 0 trained the one-device reference too
     for name, result in reports[1]["cases"].items():  # both workers hold the same model

@@ -10,6 +10,7 @@ import pytest
 import tfcompress.layers
 from tfcompress.layers import LayerNorm, Quantizer
 from tfcompress.models import Encoder, EncoderConfig, MaskedLMModel, TaskModel
+from tfcompress.distill import Distiller
 from tfcompress.tasks import FinishedRun, TaskRuntime
 
 CLASSES = [
@@ -17,8 +18,8 @@ CLASSES = [
     for name in tfcompress.layers.__all__
     if isinstance(getattr(tfcompress.layers, name), type)
 ] + [Encoder, EncoderConfig, MaskedLMModel, TaskModel]
-# Documented like the others; their examples need files (a recipe's data, a finished run).
-DOCUMENTED_ONLY = [TaskRuntime, FinishedRun]
+# Documented like the others; their examples need files or data (a recipe, a run, a dataset).
+DOCUMENTED_ONLY = [TaskRuntime, FinishedRun, Distiller]
 
 
 def _constructor_arguments(cls):

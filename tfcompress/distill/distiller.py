@@ -41,6 +41,23 @@ class Distiller(keras.Model):
     `gradient_clip_norm` clips the *global* gradient after summing replicas; give the
     optimizer no clipping of its own (Keras clips per replica, which under
     MirroredStrategy lets a step grow with the replica count).
+
+    Args:
+        student: the `TaskModel` to train.
+        teacher: a `TaskModel` for the same task; frozen here (`trainable = False`).
+        config: a `DistillationConfig` (loss weights, temperature, layer map).
+            Defaults to `DistillationConfig()`.
+        gradient_clip_norm: float or `None`, the global norm the summed gradient is
+            clipped to. Defaults to `None` (no clipping).
+        **kwargs: `keras.Model` arguments such as `name`.
+
+    Example:
+
+    ```python
+    distiller = Distiller(student, teacher, DistillationConfig(soft_targets=1.0, hidden=1.0))
+    distiller.compile(keras.optimizers.AdamW(1e-3))
+    distiller.fit(dataset, epochs=2)  # loss, gt_loss, kd_loss, hidden_loss, accuracy
+    ```
     """
 
     def __init__(self, student, teacher, config=None, gradient_clip_norm=None, **kwargs):

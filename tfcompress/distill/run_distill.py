@@ -12,8 +12,9 @@ import numpy as np
 from tfcompress.data import TextClassificationData
 from tfcompress.distill.distiller import Distiller
 from tfcompress.distill.ptp import PTP_LABEL_NAMES, ptp_labels
-from tfcompress.distill.strategies import make_strategy
+from tfcompress.distill.strategies import make_strategy, worker_count
 from tfcompress.distill.teacher_cache import TeacherCache, fingerprint, with_cached_targets
+from tfcompress.errors import ConfigError
 from tfcompress.models import Encoder, EncoderConfig, build_classifier
 from tfcompress.models.sps import sps_config
 from tfcompress.models.student_init import init_from_teacher
@@ -139,6 +140,12 @@ def run_distill(config, overwrite=False, callbacks=(), verbose=None):
     """Distils the teacher run into a student; returns (and writes) metrics.json's dict."""
     # The strategy comes first: multi-worker collectives must be set up before other TF ops.
     strategy = make_strategy(config.strategy, config.tpu)
+    if config.ptp.variant and worker_count(strategy) > 1:
+        # PTP pretrains with plain Keras `fit`, which Keras 3.15 cannot run on 2+ workers.
+        raise ConfigError(
+            "ptp.variant: PTP pretraining does not run on more than one worker (Keras 3.15, "
+            "tensorflow#72388); run the PTP recipe with one worker or strategy: mirrored"
+        )
     verbose = default_verbosity(verbose)
     run = RunDirectory(config.output_dir)
     config_dict = json.loads(json.dumps(config.to_dict()))

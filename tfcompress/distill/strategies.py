@@ -30,6 +30,14 @@ def make_strategy(name, tpu=None):
     raise ConfigError(f"strategy: {name!r} unknown")
 
 
+def worker_count(strategy):
+    """How many machines a strategy spans (1 unless a multi-worker cluster is configured)."""
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return 1
+    spec = strategy.cluster_resolver.cluster_spec().as_dict()
+    return max(1, len(spec.get("chief", [])) + len(spec.get("worker", [])))
+
+
 def _tpu_strategy(tpu):
     where = f"tpu: {tpu!r}" if tpu else "no tpu: name and no TPU_NAME in the environment"
     if tpu and tpu.startswith("grpc://"):
