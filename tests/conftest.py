@@ -11,11 +11,11 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 MINILM = SHARED / "teachers" / "all-minilm-l6-v2"
 
 
-@pytest.fixture
-def tiny_config():
+def tiny_encoder_config(**overrides):
+    """2 layers, 32 wide, no dropout: the encoder most tests build."""
     from tfcompress.models import EncoderConfig
 
-    return EncoderConfig(
+    values = dict(
         vocab_size=50,
         hidden_size=32,
         num_layers=2,
@@ -25,6 +25,12 @@ def tiny_config():
         dropout=0.0,
         attention_dropout=0.0,
     )
+    return EncoderConfig(**{**values, **overrides})
+
+
+@pytest.fixture
+def tiny_config():
+    return tiny_encoder_config()
 
 
 @pytest.fixture

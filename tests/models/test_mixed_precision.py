@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 
+from tests.conftest import tiny_encoder_config
 from tfcompress.layers import (
     ClassificationHead,
     JointIntentSlotHead,
@@ -16,7 +17,7 @@ from tfcompress.layers import (
     TokenTaggingHead,
     UniformQuantizer,
 )
-from tfcompress.models import Encoder, EncoderConfig, MaskedLMModel, build_classifier
+from tfcompress.models import Encoder, MaskedLMModel, build_classifier
 
 MIXED = "mixed_bfloat16"
 SPS_PLAN = [(0, False), (1, False), (0, True), (1, True)]
@@ -36,21 +37,6 @@ def global_mixed_bfloat16():
         yield
     finally:
         keras.mixed_precision.set_dtype_policy("float32")
-
-
-def _tiny_config(**overrides):
-    values = dict(
-        vocab_size=50,
-        hidden_size=32,
-        num_layers=2,
-        num_heads=4,
-        intermediate_size=64,
-        max_length=16,
-        dropout=0.0,
-        attention_dropout=0.0,
-    )
-    values.update(overrides)
-    return EncoderConfig(**values)
 
 
 def _inputs(batch=2, length=8, seed=0):
@@ -100,7 +86,7 @@ def _deep_sublayers(encoder):
 
 def test_encoder_passes_its_policy_to_every_sublayer(global_float32):
     # Narrow embeddings (an up-projection), SPS views and quantizers: every construction path.
-    config = _tiny_config(embedding_dim=16, layer_plan=SPS_PLAN)
+    config = tiny_encoder_config(embedding_dim=16, layer_plan=SPS_PLAN)
     encoder = Encoder(
         config,
         weight_quantizer=UniformQuantizer(8, 1.0),
@@ -134,7 +120,7 @@ def test_heads_pass_their_policy_to_every_sublayer(global_float32, make_head):
 
 
 def test_masked_lm_model_passes_its_policy_to_the_head(global_float32):
-    model = MaskedLMModel(Encoder(_tiny_config(embedding_dim=16), dtype=MIXED), dtype=MIXED)
+    model = MaskedLMModel(Encoder(tiny_encoder_config(embedding_dim=16), dtype=MIXED), dtype=MIXED)
     inputs = dict(_inputs(), mask_positions=np.array([[1, 2], [0, 3]], "int32"))
     logits = model(inputs)
     assert logits.shape == (2, 2, 50) and logits.dtype == "bfloat16"
@@ -143,8 +129,8 @@ def test_masked_lm_model_passes_its_policy_to_the_head(global_float32):
 
 def test_mixed_attention_stays_a_masked_distribution_close_to_float32(global_float32):
     inputs = _inputs()
-    mixed = Encoder(_tiny_config(), dtype=MIXED)
-    exact = Encoder(_tiny_config())
+    mixed = Encoder(tiny_encoder_config(), dtype=MIXED)
+    exact = Encoder(tiny_encoder_config())
     mixed.build()
     exact.build()
     exact.set_weights(mixed.get_weights())
@@ -162,7 +148,7 @@ def test_mixed_attention_stays_a_masked_distribution_close_to_float32(global_flo
 
 def test_bfloat16_classifier_trains_and_reloads(global_mixed_bfloat16, tmp_path):
     keras.utils.set_random_seed(0)
-    model = build_classifier(Encoder(_tiny_config()), 2)
+    model = build_classifier(Encoder(tiny_encoder_config()), 2)
     encoder = model.encoder
     for name, sublayer in {**_deep_sublayers(encoder), "head.dense": model.head.dense}.items():
         assert sublayer.compute_dtype == "bfloat16", name
