@@ -47,6 +47,10 @@ def test_finished_run_reads_back_as_it_was_trained(finished_run):
     assert run.tokenizer.sequence_length == recipe.tokenizer.sequence_length
     assert run.labels == recipe.labels and run.metrics == json.loads(json.dumps(summary))
     runtime = run.task_runtime()
+    assert (runtime.batch_size, runtime.eval_batch_size) == (
+        recipe.batch_size,
+        recipe.eval_batch_size,
+    )
     assert runtime.evaluate(run.load_model()) == pytest.approx(summary["eval"])
 
 

@@ -86,9 +86,10 @@ class FinishedRun:
         """The run's task model; call inside a distribution strategy's scope if any."""
         return keras.models.load_model(self.directory / "model.keras", safe_mode=True)
 
-    def task_runtime(self, batch_size=32):
-        """The run's task on the data it was trained and evaluated on."""
-        train, evaluation = read_task_data(self.data_config, self.config.get("seed", 0))
+    def task_runtime(self):
+        """The run's task on the data it was trained and evaluated on, batched as it was."""
+        seed, training = self.config.get("seed", 0), self.config.get("training", {})
+        train, evaluation = read_task_data(self.data_config, seed)
         return TaskRuntime(
             task=self.task,
             data_config=self.data_config,
@@ -96,7 +97,7 @@ class FinishedRun:
             eval=evaluation,
             labels=self.labels,
             tokenizer=self.tokenizer,
-            seed=self.config.get("seed", 0),
-            batch_size=batch_size,
-            eval_batch_size=batch_size,
+            seed=seed,
+            batch_size=training.get("batch_size", 32),
+            eval_batch_size=training.get("eval_batch_size", 64),
         )
