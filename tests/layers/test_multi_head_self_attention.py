@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from tests.layers.helpers import assert_config_roundtrip, assert_saved_model_identical, wrap
-from tfcompress.layers import MultiHeadSelfAttention, UniformQuantizer
+from tfcompress.layers import LsqQuantizer, MultiHeadSelfAttention, UniformQuantizer
 
 
 def _x():
@@ -30,7 +30,7 @@ def test_swapped_sharing_reuses_kernels_and_transposes_scores():
     _, _, shared_scores = shared(x)
     assert shared.query_dense.kernel is base.key_dense.kernel
     assert shared.key_dense.kernel is base.query_dense.kernel
-    assert shared.value_dense is base.value_dense
+    assert shared.value_dense.kernel is base.value_dense.kernel
     assert len(shared.weights) == len(base.weights) and shared.count_params() == base.count_params()
     # Swapping Q and K transposes every head's score matrix.
     np.testing.assert_allclose(shared_scores, np.swapaxes(base_scores, -1, -2), atol=1e-5)
@@ -62,13 +62,22 @@ def test_config_and_save_load(tmp_path):
     assert_saved_model_identical(model, _x(), tmp_path)
 
 
-def test_swapped_layer_swaps_matmul_quantizers_too():
-    base = MultiHeadSelfAttention(8, 2, activation_quantizer=UniformQuantizer(8, 4.0))
+def test_a_shared_layer_runs_the_base_weight_grids_with_activation_steps_of_its_own():
+    lsq = {"weight_quantizer": LsqQuantizer(4, "weight"), "activation_quantizer": LsqQuantizer(8)}
+    base = MultiHeadSelfAttention(8, 2, **lsq)
     base(_x())
-    shared = MultiHeadSelfAttention(8, 2, share_from=base, swap_query_key=True)
+    shared = MultiHeadSelfAttention(8, 2, share_from=base, swap_query_key=True, **lsq)
     shared(_x())
-    assert shared.query_input_quantizer is base.key_input_quantizer
-    assert shared.value_input_quantizer is base.value_input_quantizer
+    query, key = shared.query_dense, shared.key_dense
+    assert query.share_from is base.key_dense and key.share_from is base.query_dense
+    assert query.kernel_quantizer_weights is base.key_dense.kernel_quantizer_weights
+    own = {id(v) for v in shared._trainable_variables} | {
+        id(v) for d in (query, key, shared.value_dense, shared.output_dense)
+        for v in d._trainable_variables
+    }
+    base_ids = {id(v) for v in base.weights}
+    # 4 projection inputs + 4 matmul operands: activation steps only, none of the base's.
+    assert len(own) == 8 and not own & base_ids
 
 
 def test_scores_are_scaled_dot_products():

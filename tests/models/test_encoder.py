@@ -44,16 +44,20 @@ def test_sps_plan_keeps_parameter_count_and_swaps_kernels(tiny_config, tiny_inpu
     for top, bottom in ((2, 0), (3, 1)):
         reused = shared.executed_blocks[top].attention
         original = shared.blocks[bottom].attention
-        assert reused.query_dense.kernel is original.key_dense.kernel
-        assert reused.key_dense.kernel is original.query_dense.kernel
-        assert reused.value_dense.kernel is original.value_dense.kernel
+        assert reused.query_dense.share_from is original.key_dense
+        assert reused.key_dense.share_from is original.query_dense
+        assert reused.value_dense.share_from is original.value_dense
 
 
 def test_plain_reuse_runs_same_block_twice(tiny_config, tiny_inputs):
     shared = Encoder(dataclasses.replace(tiny_config, num_layers=1, layer_plan=[(0, 0), (0, 0)]))
     out = shared(tiny_inputs)
-    assert shared.executed_blocks[0] is shared.executed_blocks[1]
     block = shared.blocks[0]
+    assert shared.executed_blocks[0] is block
+    assert shared.executed_blocks[1].share_from is block
+    single = Encoder(dataclasses.replace(tiny_config, num_layers=1))
+    single.build()
+    assert shared.count_params() == single.count_params()
     bias = (1.0 - tiny_inputs["padding_mask"][:, None, None, :].astype("float32")) * -1e4
     again = block(out["hidden_states"][1], attention_bias=bias)[0]
     np.testing.assert_allclose(again.numpy(), out["hidden_states"][2].numpy(), atol=1e-5)

@@ -5,6 +5,7 @@ from tfcompress.layers.bert_embeddings import BertEmbeddings
 from tfcompress.layers.classification_head import ClassificationHead
 from tfcompress.layers.joint_intent_slot_head import JointIntentSlotHead
 from tfcompress.layers.layer_norm import LayerNorm
+from tfcompress.layers.lsq_quantizer import LsqQuantizer
 from tfcompress.layers.masked_lm_head import MaskedLMHead
 from tfcompress.layers.multi_head_self_attention import MultiHeadSelfAttention
 from tfcompress.layers.quantized_dense import QuantizedDense
@@ -19,6 +20,7 @@ __all__ = [
     "ClassificationHead",
     "JointIntentSlotHead",
     "LayerNorm",
+    "LsqQuantizer",
     "MaskedLMHead",
     "MultiHeadSelfAttention",
     "QuantizedDense",

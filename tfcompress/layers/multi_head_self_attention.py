@@ -21,12 +21,15 @@ class MultiHeadSelfAttention(keras.layers.Layer):
     Quantizer slots: the four projections take `weight_quantizer` on their
     kernels and `activation_quantizer` on their inputs; the two matmuls take
     `activation_quantizer` on both operands (query and key for the scores,
-    probabilities and value for the context). Each slot gets its own clone.
+    probabilities and value for the context; the probabilities get its
+    `unsigned()` variant). Each slot gets its own clone.
 
-    Sharing (Pea-KD SPS): with `share_from=other`, this layer owns no variables
-    and runs `other`'s projections; with `swap_query_key=True` it uses other's
-    key projection as its query and other's query as its key. The relation is
-    not part of `get_config`: the owner (the `Encoder`) rebuilds it on load.
+    Sharing (Pea-KD SPS): with `share_from=other`, this layer owns no weights and
+    runs `other`'s projections (their kernels and weight quantizers); with
+    `swap_query_key=True` it uses other's key projection as its query and other's
+    query as its key. Activation quantizers are always this layer's own, so each
+    run of shared weights learns its own activation steps. The relation is not part
+    of `get_config`: the owner (the `Encoder`) rebuilds it on load.
 
     The softmax runs in float32 whatever the layer's dtype policy (as keras-hub
     does); the probabilities are cast back to the compute dtype.
@@ -94,56 +97,45 @@ class MultiHeadSelfAttention(keras.layers.Layer):
             self._create_projections()
         else:
             self._reuse_projections(share_from)
-
-    def _create_projections(self):
-        def projection(name):
-            return QuantizedDense(
-                self.hidden_size,
-                kernel_initializer=fresh_initializer(self.kernel_initializer),
-                input_quantizer=self.activation_quantizer,
-                kernel_quantizer=self.weight_quantizer,
-                dtype=self.dtype_policy,
-                name=name,
-            )
-
-        self.query_dense = projection("query")
-        self.key_dense = projection("key")
-        self.value_dense = projection("value")
-        self.output_dense = projection("attention_output")
         self.query_input_quantizer = self.activation_quantizer.clone()
         self.key_input_quantizer = self.activation_quantizer.clone()
-        self.probs_input_quantizer = self.activation_quantizer.clone()
+        # Softmax outputs are >= 0: an unsigned grid spends no levels below zero.
+        self.probs_input_quantizer = self.activation_quantizer.unsigned()
         self.value_input_quantizer = self.activation_quantizer.clone()
+
+    def _projection(self, name, share_from=None):
+        return QuantizedDense(
+            self.hidden_size,
+            kernel_initializer=fresh_initializer(self.kernel_initializer),
+            input_quantizer=self.activation_quantizer,
+            kernel_quantizer=self.weight_quantizer,
+            share_from=share_from,
+            dtype=self.dtype_policy,
+            name=name,
+        )
+
+    def _create_projections(self):
+        self.query_dense = self._projection("query")
+        self.key_dense = self._projection("key")
+        self.value_dense = self._projection("value")
+        self.output_dense = self._projection("attention_output")
 
     def _reuse_projections(self, base):
         if (base.hidden_size, base.num_heads) != (self.hidden_size, self.num_heads):
             raise ValueError("a shared attention layer must have the base layer's dimensions")
-        if self.swap_query_key:
-            self.query_dense, self.key_dense = base.key_dense, base.query_dense
-        else:
-            self.query_dense, self.key_dense = base.query_dense, base.key_dense
-        self.value_dense = base.value_dense
-        self.output_dense = base.output_dense
-        # The matmul-input quantizers travel with their projections: after a swap
-        # the query path carries the base's key activations and their scales.
-        if self.swap_query_key:
-            self.query_input_quantizer = base.key_input_quantizer
-            self.key_input_quantizer = base.query_input_quantizer
-        else:
-            self.query_input_quantizer = base.query_input_quantizer
-            self.key_input_quantizer = base.key_input_quantizer
-        self.probs_input_quantizer = base.probs_input_quantizer
-        self.value_input_quantizer = base.value_input_quantizer
-        self.matmul_quantizer_weights = None
+        query, key = (
+            (base.key_dense, base.query_dense)
+            if self.swap_query_key
+            else (base.query_dense, base.key_dense)
+        )
+        # Views of the base's projections: its kernels and weight grids, but input
+        # quantizers of their own (this run of the weights sees other activations).
+        self.query_dense = self._projection("query", share_from=query)
+        self.key_dense = self._projection("key", share_from=key)
+        self.value_dense = self._projection("value", share_from=base.value_dense)
+        self.output_dense = self._projection("attention_output", share_from=base.output_dense)
 
     def build(self, input_shape):
-        if self.share_from is not None:
-            if not self.share_from.built:
-                self.share_from.build(input_shape)
-            base = self.share_from.matmul_quantizer_weights
-            swapped = {"query": base["key"], "key": base["query"]} if self.swap_query_key else {}
-            self.matmul_quantizer_weights = {**base, **swapped}
-            return
         for dense in (self.query_dense, self.key_dense, self.value_dense, self.output_dense):
             dense.build(input_shape)
         head_shape = (None, self.num_heads, None, self.head_dim)

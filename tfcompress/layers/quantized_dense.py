@@ -27,6 +27,10 @@ class QuantizedDense(keras.layers.Layer):
         bias_initializer: initializer for the bias. Defaults to `"zeros"`.
         input_quantizer: a `Quantizer` template for the input, or `None` (identity).
         kernel_quantizer: a `Quantizer` template for the kernel, or `None` (identity).
+        share_from: a `QuantizedDense` whose kernel, bias and kernel quantizer (with its
+            learned step: one grid per shared tensor) this layer runs, or `None` to own
+            its own. The input quantizer stays this layer's own, so each use of a shared
+            weight learns the range of the activations it sees. Not serialized.
         **kwargs: base layer arguments such as `name` and `dtype`.
 
     Example:
@@ -46,6 +50,7 @@ class QuantizedDense(keras.layers.Layer):
         bias_initializer="zeros",
         input_quantizer=None,
         kernel_quantizer=None,
+        share_from=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -55,11 +60,21 @@ class QuantizedDense(keras.layers.Layer):
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.input_quantizer = clone_quantizer(input_quantizer)
-        self.kernel_quantizer = clone_quantizer(kernel_quantizer)
+        self.share_from = share_from
+        self.kernel_quantizer = (
+            clone_quantizer(kernel_quantizer) if share_from is None else share_from.kernel_quantizer
+        )
         self._activation_fn = get_activation(activation)
 
     def build(self, input_shape):
-        input_dim = input_shape[-1]
+        self.input_quantizer_weights = self.input_quantizer.build(input_shape, "input", self)
+        if self.share_from is not None:
+            if not self.share_from.built:
+                self.share_from.build(input_shape)
+            return
+        self._create_kernel(input_shape[-1])
+
+    def _create_kernel(self, input_dim):
         self.kernel = self.add_weight(
             name="kernel",
             shape=(input_dim, self.units),
@@ -72,10 +87,17 @@ class QuantizedDense(keras.layers.Layer):
                 shape=(self.units,),
                 initializer=fresh_initializer(self.bias_initializer),
             )
-        self.input_quantizer_weights = self.input_quantizer.build(input_shape, "input", self)
         self.kernel_quantizer_weights = self.kernel_quantizer.build(
             self.kernel.shape, "kernel", self
         )
+
+    def __getattr__(self, name):
+        # A view reads its owner's weights without holding them as attributes (Keras would
+        # track them as this layer's own).
+        owner = self.__dict__.get("share_from")
+        if owner is not None and name in _SHARED_ATTRIBUTES:
+            return getattr(owner, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def call(self, inputs, training=None):
         x = self.input_quantizer(inputs, training, self.input_quantizer_weights)
@@ -102,6 +124,9 @@ class QuantizedDense(keras.layers.Layer):
             }
         )
         return config
+
+
+_SHARED_ATTRIBUTES = ("kernel", "bias", "kernel_quantizer_weights")
 
 
 def _matmul_last_axis(x, kernel):

@@ -12,8 +12,8 @@ class Quantizer:
     tracked, trained and saved with it) and returns them; `__call__` applies the
     quantization given those variables. Subclasses override both plus
     `get_config`. Layers take quantizers as templates and `clone()` one per slot,
-    so two slots never share state by accident (e.g. learned scales, once a
-    quantizer has them: the current `UniformQuantizer` learns nothing).
+    so two slots never share state by accident (e.g. the learned steps of
+    `LsqQuantizer`).
 
     The identity takes no arguments. A subclass takes its settings as
     constructor arguments and returns them from `get_config` (`clone` and
@@ -54,6 +54,11 @@ class Quantizer:
 
     def clone(self):
         return self.__class__.from_config(self.get_config())
+
+    def unsigned(self):
+        """A fresh quantizer for values known to be >= 0 (attention probabilities); a
+        subclass with an unsigned grid returns that, the default a plain clone."""
+        return self.clone()
 
     @property
     def is_identity(self):

@@ -15,10 +15,11 @@ class TransformerBlock(keras.layers.Layer):
 
     Returns `(output, attention_probs, attention_scores)`.
 
-    With `share_from=block`, this block owns no variables: it runs `block`'s
+    With `share_from=block`, this block owns no weights: it runs `block`'s
     attention, FFN and LayerNorms, and with `swap_query_key=True` its attention
     uses `block`'s key projection as query and query projection as key (Pea-KD
-    SPS step 2; value, output, FFN and LayerNorms are shared as-is).
+    SPS step 2; value, output, FFN and LayerNorms are shared as-is). Its
+    activation quantizers are its own (see `MultiHeadSelfAttention`).
 
     Args:
         hidden_size: int, the model width; must be divisible by `num_heads`.
@@ -105,43 +106,42 @@ class TransformerBlock(keras.layers.Layer):
         self.attention_layer_norm = LayerNorm(
             epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name="attention_layer_norm"
         )
-        self.intermediate_dense = QuantizedDense(
-            self.intermediate_size,
-            activation=self.hidden_act,
-            kernel_initializer=fresh_initializer(self.kernel_initializer),
-            input_quantizer=self.activation_quantizer,
-            kernel_quantizer=self.weight_quantizer,
-            dtype=self.dtype_policy,
-            name="intermediate",
-        )
-        self.output_dense = QuantizedDense(
-            self.hidden_size,
-            kernel_initializer=fresh_initializer(self.kernel_initializer),
-            input_quantizer=self.activation_quantizer,
-            kernel_quantizer=self.weight_quantizer,
-            dtype=self.dtype_policy,
-            name="output",
-        )
+        self.intermediate_dense = self._dense(self.intermediate_size, "intermediate")
+        self.output_dense = self._dense(self.hidden_size, "output")
         self.output_layer_norm = LayerNorm(
             epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name="output_layer_norm"
         )
 
     def _reuse_feedforward(self, base):
         self.attention_layer_norm = base.attention_layer_norm
-        self.intermediate_dense = base.intermediate_dense
-        self.output_dense = base.output_dense
+        # Views: the base's kernels and weight grids, this run's own activation quantizers.
+        self.intermediate_dense = self._dense(
+            self.intermediate_size, "intermediate", base.intermediate_dense
+        )
+        self.output_dense = self._dense(self.hidden_size, "output", base.output_dense)
         self.output_layer_norm = base.output_layer_norm
 
+    def _dense(self, units, name, share_from=None):
+        return QuantizedDense(
+            units,
+            activation=self.hidden_act if name == "intermediate" else None,
+            kernel_initializer=fresh_initializer(self.kernel_initializer),
+            input_quantizer=self.activation_quantizer,
+            kernel_quantizer=self.weight_quantizer,
+            share_from=share_from,
+            dtype=self.dtype_policy,
+            name=name,
+        )
+
     def build(self, input_shape):
-        if self.share_from is not None:
-            if not self.share_from.built:
-                self.share_from.build(input_shape)
-            return
+        if self.share_from is not None and not self.share_from.built:
+            self.share_from.build(input_shape)
         self.attention.build(input_shape)
-        self.attention_layer_norm.build(input_shape)
         self.intermediate_dense.build(input_shape)
         self.output_dense.build(tuple(input_shape[:-1]) + (self.intermediate_size,))
-        self.output_layer_norm.build(input_shape)
+        if self.share_from is None:
+            self.attention_layer_norm.build(input_shape)
+            self.output_layer_norm.build(input_shape)
 
     def call(self, inputs, attention_bias=None, training=None):
         attended, probs, scores = self.attention(
