@@ -66,6 +66,13 @@ def cmd_distill(args):
     _run_recipe(args, load_distill_config, run_distill)
 
 
+def cmd_quantize(args):
+    from tfcompress.distill.quantize_run_config import load_quantize_config
+    from tfcompress.distill.run_quantize import run_quantize
+
+    _run_recipe(args, load_quantize_config, run_quantize)
+
+
 def cmd_demo(args):
     from rich.console import Console
     from rich.table import Table
@@ -224,6 +231,12 @@ def build_parser():
     distill = sub.add_parser("distill", help="distil a finetune run (teacher) into a student")
     _add_run_arguments(distill)
     distill.set_defaults(func=cmd_distill)
+
+    quantize = sub.add_parser(
+        "quantize", help="KDLSQ: train a finished run's LSQ-quantized copy (W-E-A bits)"
+    )
+    _add_run_arguments(quantize)
+    quantize.set_defaults(func=cmd_quantize)
 
     demo = sub.add_parser("demo", help="the end-to-end main job on embedded synthetic data")
     demo.add_argument("--output-dir", default="runs/demo")

@@ -72,12 +72,12 @@ def test_a_shared_layer_runs_the_base_weight_grids_with_activation_steps_of_its_
     assert query.share_from is base.key_dense and key.share_from is base.query_dense
     assert query.kernel_quantizer_weights is base.key_dense.kernel_quantizer_weights
     own = {id(v) for v in shared._trainable_variables} | {
-        id(v) for d in (query, key, shared.value_dense, shared.output_dense)
-        for v in d._trainable_variables
+        id(v) for v in shared.output_dense._trainable_variables
     }
     base_ids = {id(v) for v in base.weights}
-    # 4 projection inputs + 4 matmul operands: activation steps only, none of the base's.
-    assert len(own) == 8 and not own & base_ids
+    # The layer input (read by query, key and value), the context and 4 matmul operands:
+    # activation steps only, none of them the base's.
+    assert len(own) == 6 and not own & base_ids
 
 
 def test_scores_are_scaled_dot_products():

@@ -5,16 +5,24 @@ import dataclasses
 from tfcompress.errors import ConfigError
 
 
+HIDDEN_TARGETS = ("cls", "tokens")
+ATTENTION_TARGETS = ("probs", "scores")
+
+
 @dataclasses.dataclass
 class DistillationConfig:
     """Weights of each loss term (0 disables it) and how layers are paired.
 
     ground_truth   CE against labels
     soft_targets   KL(teacher_T ‖ student_T) · T²
-    hidden         PKD: MSE of L2-normalized [CLS] states of mapped layers
-    attention      MSE of attention probabilities of mapped layers (equal head counts)
+    hidden         MSE of hidden states of mapped layers: `hidden_target` "cls" is PKD's
+                   (L2-normalized [CLS] states), "tokens" every real token's state (TinyBERT,
+                   KDLSQ)
+    attention      MSE of attention maps of mapped layers (equal head counts):
+                   `attention_target` "probs" (after softmax) or "scores" (before it, KDLSQ)
     embedding      MSE of the embedding outputs (layer 0) over real tokens
-    layer_map      "skip", "last", or explicit [[student, teacher], ...] (1-based layers)
+    layer_map      "skip", "last", "all" (every layer to the same layer of an equally deep
+                   teacher) or explicit [[student, teacher], ...] (1-based layers)
     """
 
     ground_truth: float = 1.0
@@ -24,11 +32,22 @@ class DistillationConfig:
     attention: float = 0.0
     embedding: float = 0.0
     layer_map: str | list = "skip"
+    hidden_target: str = "cls"
+    attention_target: str = "probs"
 
     def __post_init__(self):
         for key in ("ground_truth", "soft_targets", "hidden", "attention", "embedding"):
             if getattr(self, key) < 0:
                 raise ConfigError(f"{key}: a loss weight must be >= 0, got {getattr(self, key)}")
+        if self.hidden_target not in HIDDEN_TARGETS:
+            raise ConfigError(
+                f"hidden_target: {self.hidden_target!r} unknown; use one of {', '.join(HIDDEN_TARGETS)}"
+            )
+        if self.attention_target not in ATTENTION_TARGETS:
+            raise ConfigError(
+                f"attention_target: {self.attention_target!r} unknown; use one of "
+                f"{', '.join(ATTENTION_TARGETS)}"
+            )
         if self.temperature <= 0:
             raise ConfigError(f"temperature: must be > 0, got {self.temperature}")
         if not isinstance(self.layer_map, str):
@@ -51,4 +70,6 @@ class DistillationConfig:
 
     @property
     def needs_intermediate_features(self):
-        return bool(self.attention or self.embedding)
+        return bool(
+            self.attention or self.embedding or (self.hidden and self.hidden_target == "tokens")
+        )

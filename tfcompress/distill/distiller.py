@@ -24,6 +24,7 @@ def teacher_targets(teacher, inputs, with_intermediate=False):
     if with_intermediate:
         targets["hidden_states"] = features["hidden_states"]
         targets["attention_probs"] = features["attention_probs"]
+        targets["attention_scores"] = features["attention_scores"]
     return targets
 
 
@@ -161,19 +162,11 @@ class Distiller(keras.Model):
             )
         hidden = student_features["hidden_states"]
         if c.hidden:
-            # PKD sums the patient loss over the mapped layers.
-            terms["hidden_loss"] = sum(
-                losses.normalized_cls_mse(
-                    self._project(hidden[s][:, 0, :]), teacher["cls_hidden"][:, t, :]
-                )
-                for s, t in self.layer_pairs
-            )
+            terms["hidden_loss"] = self._hidden_loss(hidden, teacher, padding_mask)
         if c.attention:
-            probs = student_features["attention_probs"]
-            terms["attention_loss"] = sum(
-                losses.attention_mse(probs[s - 1], teacher["attention_probs"][t - 1], padding_mask)
-                for s, t in self.layer_pairs
-            ) / len(self.layer_pairs)
+            terms["attention_loss"] = self._attention_loss(
+                student_features, teacher, padding_mask
+            )
         if c.embedding:
             terms["embedding_loss"] = losses.hidden_state_mse(
                 self._project(hidden[0]), teacher["hidden_states"][0], padding_mask
@@ -187,6 +180,30 @@ class Distiller(keras.Model):
         }
         terms["loss"] = sum(weights[name] * value for name, value in terms.items() if weights[name])
         return terms
+
+    def _hidden_loss(self, hidden, teacher, padding_mask):
+        if self.config.hidden_target == "tokens":
+            return sum(
+                losses.hidden_state_mse(
+                    self._project(hidden[s]), teacher["hidden_states"][t], padding_mask
+                )
+                for s, t in self.layer_pairs
+            )
+        # PKD sums the patient loss over the mapped layers.
+        return sum(
+            losses.normalized_cls_mse(
+                self._project(hidden[s][:, 0, :]), teacher["cls_hidden"][:, t, :]
+            )
+            for s, t in self.layer_pairs
+        )
+
+    def _attention_loss(self, student_features, teacher, padding_mask):
+        key = f"attention_{self.config.attention_target}"
+        loss = losses.attention_mse if key == "attention_probs" else losses.attention_score_mse
+        maps = student_features[key]
+        return sum(
+            loss(maps[s - 1], teacher[key][t - 1], padding_mask) for s, t in self.layer_pairs
+        ) / len(self.layer_pairs)
 
     def _split_inputs(self, inputs):
         model_inputs = {name: inputs[name] for name in INPUT_NAMES}
@@ -229,11 +246,15 @@ class Distiller(keras.Model):
         gradients, variables = [g for g, _ in pairs], [v for _, v in pairs]
         if self.gradient_clip_norm:
             gradients = self._clip_across_replicas(gradients, replicas)
-        self.optimizer.apply(gradients, variables)
+        self.apply_update(gradients, variables)
         for name, value in terms.items():
             self.trackers[name].update_state(value)
         self._update_accuracy(labels, logits)
         return self._step_logs()
+
+    def apply_update(self, gradients, variables):
+        """One optimizer step; a subclass may route variable groups to optimizers of their own."""
+        self.optimizer.apply(gradients, variables)
 
     def _step_logs(self):
         logs = {m.name: m.result() for m in self.metrics}

@@ -2,7 +2,7 @@
 
 from tfcompress.errors import ConfigError
 
-LAYER_MAP_KINDS = ("skip", "last")
+LAYER_MAP_KINDS = ("skip", "last", "all")
 
 
 def pkd_layer_map(kind, student_layers, teacher_layers):
@@ -11,13 +11,22 @@ def pkd_layer_map(kind, student_layers, teacher_layers):
     PKD distils the student's intermediate layers 1..k-1; the top layer is
     covered by the soft-target loss. "skip" takes every (n/k)-th teacher layer,
     "last" the teacher's top k-1 layers below its output layer. A 3-layer student
-    of a 6-layer teacher: skip → (1,2), (2,4); last → (1,4), (2,5).
+    of a 6-layer teacher: skip → (1,2), (2,4); last → (1,4), (2,5). "all" pairs every
+    layer, the top one included, with the same layer of an equally deep teacher (a
+    quantized copy of its float model: KDLSQ).
     """
     if kind not in LAYER_MAP_KINDS:
         raise ConfigError(
             f"layer_map: {kind!r} unknown; use one of {', '.join(LAYER_MAP_KINDS)} "
             "or an explicit list of [student, teacher] pairs"
         )
+    if kind == "all":
+        if student_layers != teacher_layers:
+            raise ConfigError(
+                f"layer_map: all pairs equally deep models; the student runs {student_layers} "
+                f"layers, the teacher {teacher_layers}"
+            )
+        return [(i, i) for i in range(1, student_layers + 1)]
     if student_layers > teacher_layers:
         raise ConfigError(
             f"layer_map: the student runs {student_layers} layers, more than the teacher's "

@@ -76,3 +76,18 @@ def attention_mse(student_attention, teacher_attention, mask=None):
     """
     per_row = ops.mean(ops.square(student_attention - teacher_attention), axis=(1, 3))
     return _masked_mean(per_row, mask)
+
+
+def attention_score_mse(student_scores, teacher_scores, mask=None):
+    """MSE of two [B, heads, S, S] pre-softmax score maps over real query rows and real keys.
+
+    Scores are not masked by the model (padded keys hold ordinary values), so unlike
+    `attention_mse` the key columns are masked here too.
+    """
+    squared = ops.square(student_scores - teacher_scores)
+    if mask is None:
+        return _masked_mean(ops.mean(squared, axis=(1, 3)), None)
+    keys = ops.cast(mask, squared.dtype)
+    per_row = ops.sum(squared * keys[:, None, None, :], axis=3)  # [B, heads, S]
+    real_keys = ops.maximum(ops.sum(keys, axis=1), 1.0)[:, None]
+    return _masked_mean(ops.mean(per_row, axis=1) / real_keys, mask)

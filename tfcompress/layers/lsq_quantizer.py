@@ -133,16 +133,21 @@ class LsqQuantizer(Quantizer):
 
         qn, qp = self.levels
         s = tf.maximum(tf.cast(step, "float32"), 1e-8)
+        dtype = x.dtype
+        x = tf.cast(x, "float32")  # FakeQuant has only a float32 kernel (mixed precision)
+        if self.bits < 8:
+            # An 8-bit FakeQuant with step s holds the low-bit grid once the values are
+            # clipped to it: TFLite then stores int8 codes in [-Qn, Qp] with scale s, which
+            # its int8 kernels run (a b-bit FakeQuant would ask for i4-typed tensors).
+            x = tf.clip_by_value(x, -qn * s, qp * s)
+            qn, qp = (127, 127) if self.signed else (0, 255)
         fake_quant = (
             tf.quantization.fake_quant_with_min_max_vars_per_channel
             if self.per_channel
             else tf.quantization.fake_quant_with_min_max_vars
         )
-        # FakeQuant has only a float32 kernel; under mixed precision x is bfloat16 or float16.
-        quantized = fake_quant(
-            tf.cast(x, "float32"), -qn * s, qp * s, num_bits=self.bits, narrow_range=self.signed
-        )
-        return tf.cast(quantized, x.dtype)
+        quantized = fake_quant(x, -qn * s, qp * s, num_bits=8, narrow_range=self.signed)
+        return tf.cast(quantized, dtype)
 
     def get_config(self):
         return {

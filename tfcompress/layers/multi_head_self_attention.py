@@ -19,7 +19,8 @@ class MultiHeadSelfAttention(keras.layers.Layer):
     `probs` the softmax with padding masked out.
 
     Quantizer slots: the four projections take `weight_quantizer` on their
-    kernels and `activation_quantizer` on their inputs; the two matmuls take
+    kernels and `activation_quantizer` on their inputs (the layer input once, for
+    query, key and value together; the context for the output); the two matmuls take
     `activation_quantizer` on both operands (query and key for the scores,
     probabilities and value for the context; the probabilities get its
     `unsigned()` variant). Each slot gets its own clone.
@@ -97,6 +98,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
             self._create_projections()
         else:
             self._reuse_projections(share_from)
+        self.input_quantizer = self.activation_quantizer.clone()
         self.query_input_quantizer = self.activation_quantizer.clone()
         self.key_input_quantizer = self.activation_quantizer.clone()
         # Softmax outputs are >= 0: an unsigned grid spends no levels below zero.
@@ -104,10 +106,12 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         self.value_input_quantizer = self.activation_quantizer.clone()
 
     def _projection(self, name, share_from=None):
+        # Query, key and value read one tensor, quantized once (`input_quantizer`): in an
+        # integer model that tensor has one scale, whichever projections read it.
         return QuantizedDense(
             self.hidden_size,
             kernel_initializer=fresh_initializer(self.kernel_initializer),
-            input_quantizer=self.activation_quantizer,
+            input_quantizer=self.activation_quantizer if name == "attention_output" else None,
             kernel_quantizer=self.weight_quantizer,
             share_from=share_from,
             dtype=self.dtype_policy,
@@ -138,6 +142,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
     def build(self, input_shape):
         for dense in (self.query_dense, self.key_dense, self.value_dense, self.output_dense):
             dense.build(input_shape)
+        self.input_quantizer_weights = self.input_quantizer.build(input_shape, "input", self)
         head_shape = (None, self.num_heads, None, self.head_dim)
         probs_shape = (None, self.num_heads, None, None)
         self.matmul_quantizer_weights = {
@@ -155,6 +160,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         """`attention_bias`: additive [B, 1, 1, S] (0 for tokens, large negative for padding)."""
         seq_len = ops.shape(inputs)[1]
         w = self.matmul_quantizer_weights
+        inputs = self.input_quantizer(inputs, training, self.input_quantizer_weights)
         query = self._split_heads(self.query_dense(inputs, training=training), seq_len)
         key = self._split_heads(self.key_dense(inputs, training=training), seq_len)
         value = self._split_heads(self.value_dense(inputs, training=training), seq_len)

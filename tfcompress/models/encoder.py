@@ -123,16 +123,18 @@ class Encoder(keras.layers.Layer):
         )
 
     def _blocks_in_run_order(self, initializer):
-        # An unswapped reuse calls the same block object again; a swapped reuse
-        # is a view block that owns nothing and runs the base's variables.
-        executed = []
+        # A block's first run is the block itself; every later run is a view block that
+        # owns no weights and runs the base's (swapped or not), with activation quantizers
+        # of its own.
+        executed, seen = [], set()
         for step, (index, swap) in enumerate(self.config.plan):
-            if swap:
+            if index in seen:
                 executed.append(
-                    self._make_block(f"shared_block_{step}", initializer, self.blocks[index], True)
+                    self._make_block(f"shared_block_{step}", initializer, self.blocks[index], swap)
                 )
             else:
                 executed.append(self.blocks[index])
+                seen.add(index)
         return executed
 
     def build(self, input_shape=None):

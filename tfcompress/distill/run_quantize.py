@@ -1,0 +1,137 @@
+"""`tfcompress quantize`: a finished float run → its LSQ-quantized copy trained with KDLSQ."""
+
+import dataclasses
+import json
+
+import keras
+
+from tfcompress.config_loading import dataclass_from_dict
+from tfcompress.distill.quantization_distiller import QuantizationDistiller
+from tfcompress.models.quantized_copy import (
+    initialize_steps,
+    lsq_steps,
+    packed_size_bytes,
+    quantized_copy,
+)
+from tfcompress.run_directory import RunDirectory
+from tfcompress.tasks import FinishedRun, TaskRuntime
+from tfcompress.tasks.data_config import DataConfig
+from tfcompress.training.engine import (
+    default_verbosity,
+    epoch_steps,
+    fit_in_run,
+    run_summary,
+    start_run,
+)
+
+
+def linear_decay(learning_rate, total_steps):
+    """`learning_rate` decayed linearly to 0 over `total_steps`."""
+    return keras.optimizers.schedules.PolynomialDecay(
+        learning_rate, decay_steps=max(total_steps, 1), end_learning_rate=0.0, power=1.0
+    )
+
+
+def make_optimizers(training, total_steps):
+    """(weights, weight steps, activation steps): AdamW on the weights (no decay on biases
+    and LayerNorms), Adam without weight decay on the steps."""
+    weights = keras.optimizers.AdamW(
+        linear_decay(training.learning_rate, total_steps),
+        weight_decay=training.weight_decay,
+        epsilon=1e-6,
+    )
+    weights.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+    weight_steps = keras.optimizers.Adam(
+        linear_decay(training.weight_step_learning_rate, total_steps)
+    )
+    activation_steps = keras.optimizers.Adam(
+        linear_decay(training.activation_step_learning_rate, total_steps)
+    )
+    return weights, weight_steps, activation_steps
+
+
+def resolved_data_config(config, source):
+    """The source run's data section with the recipe's `data` settings on top."""
+    values = {**source.config["data"], **(config.data or {})}
+    return dataclass_from_dict(DataConfig, values, where="data")
+
+
+@dataclasses.dataclass
+class _RuntimeRecipe:
+    """What `TaskRuntime.from_recipe` reads, for a run whose task comes from its source."""
+
+    task: str
+    data: DataConfig
+    training: object
+    seed: int
+
+
+def prepare(config):
+    """Reads the source run and the data, builds teacher and student: everything that can
+    fail before a run directory is written. Returns (source, runtime, teacher, student)."""
+    source = FinishedRun.read(config.source, role="source")
+    data = resolved_data_config(config, source)
+    source.check_fits(source.task, data, role="source")
+    runtime = TaskRuntime.from_recipe(
+        _RuntimeRecipe(source.task, data, config.training, config.seed),
+        tokenizer=source.tokenizer,
+        labels=source.labels,
+    )
+    teacher = source.load_model()
+    student = quantized_copy(
+        teacher,
+        config.quantization.parsed_scheme,
+        per_channel=config.quantization.per_channel,
+        init=config.quantization.step_initialization,
+    )
+    return source, runtime, teacher, student
+
+
+def run_quantize(config, overwrite=False, callbacks=(), verbose=None):
+    """Trains the quantized copy of `config.source`; returns (and writes) metrics.json's dict."""
+    verbose = default_verbosity(verbose)
+    run = RunDirectory(config.output_dir)
+    keras.utils.set_random_seed(config.seed)
+    source, runtime, teacher, student = prepare(config)
+    config_dict = json.loads(json.dumps(config.to_dict()))
+    config_dict.update(task=runtime.task, data=dataclasses.asdict(runtime.data_config))
+    resuming = run.check_can_start(config_dict, overwrite)
+    distiller = QuantizationDistiller(
+        student, teacher, config.distillation_config, gradient_clip_norm=1.0
+    )
+    start_run(run, config_dict, runtime, overwrite, resuming)
+
+    init = config.quantization.step_initialization
+    if init.method == "algorithm1":
+        # One random training batch; on resume the restored steps replace these.
+        inputs, _ = next(iter(runtime.train_dataset()))
+        initialize_steps(student, inputs, init)
+    before = runtime.evaluate(student)
+
+    steps_per_epoch, train_ds = epoch_steps(config.training, runtime.train_dataset(), len(runtime.train))
+    distiller.compile(*make_optimizers(config.training, steps_per_epoch * config.training.epochs))
+    history, seconds = fit_in_run(
+        distiller,
+        train_ds,
+        config.training,
+        run,
+        steps_per_epoch,
+        callbacks,
+        verbose,
+        checkpoint_model=student,
+    )
+    metrics = runtime.evaluate(student)
+    run.save_model(student)
+    summary = run_summary(runtime, student, metrics, history, steps_per_epoch, seconds)
+    summary["source"] = {"run": str(source.directory), "eval": source.metrics["eval"]}
+    summary["eval_before_training"] = before
+    summary["quantization"] = {
+        "scheme": config.quantization.scheme,
+        "method": config.method,
+        "init": init.method,
+        "steps": len(lsq_steps(student)),
+    }
+    packed = packed_size_bytes(student)
+    summary["model"]["packed_mb"] = round(packed / 2**20, 3)
+    run.finish(summary)
+    return summary
