@@ -264,7 +264,11 @@ def _bad_export(tmp_path):
     "make, extra, needles",
     [
         (lambda t: t / "missing", [], ["missing", "no such run directory"]),
-        (_unfinished, [], ["not a finished run", "unfinished", "metrics.json", "tfcompress finetune"]),
+        (
+            _unfinished,
+            [],
+            ["not a finished run", "unfinished", "metrics.json", "tfcompress finetune"],
+        ),
         (_bad_metrics, [], ["metrics.json", "malformed JSON"]),
         (_bad_export, [], ["int8.json", "malformed JSON"]),
         (

@@ -52,8 +52,6 @@ ODD_TEXTS = [
 PAIR_TEXTS = list(reversed(ODD_TEXTS))
 
 
-
-
 def sentences(n, seed):
     """Random sentences over the vocabulary's words plus character-level words; class 0 if
     "cat" occurs, 1 if "dog" does (and no cat), else 2: learnable, so logits are decisive."""

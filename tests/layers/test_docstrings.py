@@ -31,9 +31,7 @@ def _constructor_arguments(cls):
         return list(cls.__dataclass_fields__)
     parameters = inspect.signature(cls.__init__).parameters.values()
     return [
-        f"**{p.name}" if p.kind is p.VAR_KEYWORD else p.name
-        for p in parameters
-        if p.name != "self"
+        f"**{p.name}" if p.kind is p.VAR_KEYWORD else p.name for p in parameters if p.name != "self"
     ]
 
 

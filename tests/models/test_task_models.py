@@ -43,6 +43,7 @@ def test_masked_lm_decoder_is_tied_and_survives_save(tiny_config, tiny_inputs, t
 
 def test_forward_with_features_matches_model(tiny_config, tiny_inputs):
     from tfcompress.models import build_classifier
+
     for model in (
         build_classifier(Encoder(tiny_config), 2),
         build_tagger(Encoder(tiny_config), 4),

@@ -164,9 +164,7 @@ class Distiller(keras.Model):
         if c.hidden:
             terms["hidden_loss"] = self._hidden_loss(hidden, teacher, padding_mask)
         if c.attention:
-            terms["attention_loss"] = self._attention_loss(
-                student_features, teacher, padding_mask
-            )
+            terms["attention_loss"] = self._attention_loss(student_features, teacher, padding_mask)
         if c.embedding:
             terms["embedding_loss"] = losses.hidden_state_mse(
                 self._project(hidden[0]), teacher["hidden_states"][0], padding_mask

@@ -108,7 +108,9 @@ def run_quantize(config, overwrite=False, callbacks=(), verbose=None):
         initialize_steps(student, inputs, init)
     before = runtime.evaluate(student)
 
-    steps_per_epoch, train_ds = epoch_steps(config.training, runtime.train_dataset(), len(runtime.train))
+    steps_per_epoch, train_ds = epoch_steps(
+        config.training, runtime.train_dataset(), len(runtime.train)
+    )
     distiller.compile(*make_optimizers(config.training, steps_per_epoch * config.training.epochs))
     history, seconds = fit_in_run(
         distiller,
@@ -132,6 +134,6 @@ def run_quantize(config, overwrite=False, callbacks=(), verbose=None):
         "steps": len(lsq_steps(student)),
     }
     packed = packed_size_bytes(student)
-    summary["model"]["packed_mb"] = round(packed / 2**20, 3)
+    summary["model"].update(packed_bytes=packed, packed_mb=round(packed / 2**20, 3))
     run.finish(summary)
     return summary

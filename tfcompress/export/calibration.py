@@ -104,10 +104,10 @@ def keep_trained_weight_grids(quantized: bytes, calibrated: bytes) -> tuple[byte
         if not float_graph.has_float_constant(float_op, 1) or not graph.biases_rescalable(ops):
             continue
         weights = float_graph.array(float_op.inputs[1])
-        step = _grid_step(weights)
-        if step is None:
+        steps = _grid_steps(weights)
+        if steps is None:
             continue
-        graph.set_int8_weights(ops[0], np.round(weights / step), step)
+        graph.set_int8_weights(ops[0], np.round(weights / steps[:, None]), steps)
         if float_graph.has_float_constant(float_op, 2):
             for op in ops:
                 graph.set_int32_bias(op, float_graph.array(counterpart[id(op)].inputs[2]))
@@ -124,15 +124,38 @@ def _int8_weight_groups(graph):
     return groups
 
 
+def _grid_steps(weights):
+    """One step per output channel (row) of `weights` (out, in) putting every value on an
+    integer grid: the whole tensor's step when it has one (a per-tensor trained grid keeps
+    its own step as the scale), else each row's (per-channel grids); None if off-grid."""
+    step = _grid_step(weights)
+    if step is not None:
+        return np.full(weights.shape[0], step)
+    steps = [_grid_step(row) if np.any(row) else 0.0 for row in weights]
+    if any(step is None for step in steps) or not any(steps):
+        return None
+    steps = np.asarray(steps)
+    return np.where(steps > 0, steps, steps.max())  # an all-zero row: any scale holds it
+
+
 def _grid_step(values, levels=127, tolerance=1e-3):
-    """s such that every value is k·s with integer |k| ≤ levels, else None."""
+    """The largest s such that every value is k·s with integer |k| ≤ levels, else None.
+
+    The smallest magnitude is d·s for some code d ≥ 1 (a small matrix on a low-bit grid may
+    hold no ±1 codes), so s is tried as that magnitude over d = 1, 2, ...
+    """
     magnitudes = np.abs(values[values != 0])
     if magnitudes.size == 0:
         return None
-    step = float(magnitudes.min())
-    codes = values / step
-    on_grid = np.abs(codes - np.round(codes)).max() < tolerance
-    return step if on_grid and np.abs(codes).max() <= levels + tolerance else None
+    smallest = float(magnitudes.min())
+    for divisor in range(1, levels + 1):
+        step = smallest / divisor
+        codes = magnitudes / step
+        if codes.max() > levels + tolerance:
+            return None
+        if np.abs(codes - np.round(codes)).max() < tolerance:
+            return step
+    return None
 
 
 def _output_groups(graph, float_ops):
@@ -211,12 +234,12 @@ class _Graph:
             and self._is_float_constant(op.inputs[position])
         )
 
-    def set_int8_weights(self, op, codes, step):
-        """int8 `codes` (out, in) with one scale `step` for every output channel."""
+    def set_int8_weights(self, op, codes, steps):
+        """int8 `codes` (out, in) with scale `steps[i]` for output channel i."""
         tensor = self.subgraph.tensors[op.inputs[1]]
         self.model.buffers[tensor.buffer].data = codes.astype(np.int8).view(np.uint8).ravel()
         channels = codes.shape[0]
-        tensor.quantization.scale = [float(step)] * channels
+        tensor.quantization.scale = [float(step) for step in steps]
         tensor.quantization.zeroPoint = [0] * channels
         tensor.quantization.quantizedDimension = 0
 

@@ -45,8 +45,9 @@ class LsqQuantizer(Quantizer):
     and zero outside it. Weights get a pass-through gradient everywhere (KDLSQ eq. 9), so
     weights clipped at the start can still move back.
 
-    With `training=False` on TensorFlow the quantizer runs TensorFlow's FakeQuant op with
-    min = -Qn·s and max = Qp·s, which the TFLite converter turns into this exact grid.
+    With `training=False` on TensorFlow a per-tensor quantizer runs TensorFlow's FakeQuant
+    op (8-bit, min = -Qn·s, max = Qp·s, after a clip to the grid below 8 bits), which the
+    TFLite converter turns into int8 tensors with scale s holding this exact grid.
 
     Args:
         bits: int in [2, 8], the grid's bit width. Defaults to `8`.
@@ -133,6 +134,11 @@ class LsqQuantizer(Quantizer):
 
         qn, qp = self.levels
         s = tf.maximum(tf.cast(step, "float32"), 1e-8)
+        if self.per_channel:
+            # The per-channel FakeQuant op does not convert for FC kernels (its axis does not
+            # follow the converter's transpose); the grid values themselves fold into a
+            # constant, and the export's grid pass stores them with these steps as scales.
+            return ops.round(ops.clip(x / ops.cast(s, x.dtype), -qn, qp)) * ops.cast(s, x.dtype)
         dtype = x.dtype
         x = tf.cast(x, "float32")  # FakeQuant has only a float32 kernel (mixed precision)
         if self.bits < 8:
@@ -141,12 +147,9 @@ class LsqQuantizer(Quantizer):
             # its int8 kernels run (a b-bit FakeQuant would ask for i4-typed tensors).
             x = tf.clip_by_value(x, -qn * s, qp * s)
             qn, qp = (127, 127) if self.signed else (0, 255)
-        fake_quant = (
-            tf.quantization.fake_quant_with_min_max_vars_per_channel
-            if self.per_channel
-            else tf.quantization.fake_quant_with_min_max_vars
+        quantized = tf.quantization.fake_quant_with_min_max_vars(
+            x, -qn * s, qp * s, num_bits=8, narrow_range=self.signed
         )
-        quantized = fake_quant(x, -qn * s, qp * s, num_bits=8, narrow_range=self.signed)
         return tf.cast(quantized, dtype)
 
     def get_config(self):

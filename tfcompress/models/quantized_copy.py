@@ -45,7 +45,9 @@ class QuantizationScheme:
         bits = [int(part) for part in match.groups()]
         for name, value in zip(("weight", "embedding", "activation"), bits, strict=True):
             if not 2 <= value <= 8:
-                raise ConfigError(f"{where}: {name} bits must be in [2, 8], got {value} in {text!r}")
+                raise ConfigError(
+                    f"{where}: {name} bits must be in [2, 8], got {value} in {text!r}"
+                )
         return cls(*bits)
 
     def __str__(self):
@@ -76,7 +78,9 @@ class StepInitialization:
             )
         for key in ("weight_truncation", "activation_truncation"):
             if not 0.0 <= getattr(self, key) < 1.0:
-                raise ConfigError(f"quantization.{key}: must be in [0, 1), got {getattr(self, key)}")
+                raise ConfigError(
+                    f"quantization.{key}: must be in [0, 1), got {getattr(self, key)}"
+                )
         for key in ("weight_clip", "activation_clip"):
             if not getattr(self, key) > 0:
                 raise ConfigError(f"quantization.{key}: must be positive, got {getattr(self, key)}")
@@ -123,7 +127,9 @@ def quantized_copy(model, scheme, per_channel=False, init=None):
 def _quantizers(scheme, per_channel, init):
     def weight(bits):
         qp = 2 ** (bits - 1) - 1
-        return LsqQuantizer(bits, "weight", per_channel=per_channel, initial_step=init.weight_clip / qp)
+        return LsqQuantizer(
+            bits, "weight", per_channel=per_channel, initial_step=init.weight_clip / qp
+        )
 
     activation_qp = 2 ** (scheme.activation_bits - 1) - 1
     return {
@@ -163,7 +169,9 @@ def initialize_steps(model, inputs, init):
 
 def lsq_steps(model):
     """{path: variable} of every LSQ step in `model`."""
-    return {v.path: v for v in model.weights if v.name.endswith(("_weight_step", "_activation_step"))}
+    return {
+        v.path: v for v in model.weights if v.name.endswith(("_weight_step", "_activation_step"))
+    }
 
 
 def packed_size_bytes(model):
@@ -194,4 +202,3 @@ def _unique(variables):
         if id(variable) not in seen:
             seen.add(id(variable))
             yield variable
-

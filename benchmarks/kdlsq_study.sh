@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The KDLSQ tables behind docs/results.md: for each dataset, each "scheme:method[:init]" job
+# quantizes the MiniLM teacher run (configs/kdlsq/<dataset>.yaml), exports it (--mode qat,
+# every dev example verified) and keeps the run record; a finished run is skipped.
+# Usage, from the repository root (the teacher runs must exist, see configs/teacher_*.yaml):
+#   bash benchmarks/kdlsq_study.sh mrpc 8-8-8:lsq_kd_gt 2-2-8:lsq 2-2-8:lsq_kd_gt:constant
+# Then: python benchmarks/kdlsq_table.py runs/kdlsq > runs/logs/kdlsq_table.md
+set -euo pipefail
+dataset=$1; shift
+mkdir -p runs/logs
+for job in "$@"; do
+  IFS=: read -r scheme method init <<< "$job"
+  init=${init:-algorithm1}
+  name="${dataset}_${scheme}_${method}$([ "$init" = algorithm1 ] || echo "_$init")"
+  dir="runs/kdlsq/${name}"
+  if [ ! -f "${dir}/metrics.json" ]; then
+    tfcompress quantize --config "configs/kdlsq/${dataset}.yaml" --output-dir "$dir" \
+      --set "quantization.scheme=${scheme}" --set "method=${method}" \
+      --set "quantization.init=${init}" > "runs/logs/kdlsq_${name}.log" 2>&1 \
+      || { echo "FAILED: $name"; continue; }
+  fi
+  if [ ! -f "${dir}/export/qat.json" ]; then
+    tfcompress export "$dir" --mode qat --verify-examples 0 \
+      > "runs/logs/kdlsq_${name}_export.log" 2>&1 || echo "EXPORT FAILED: $name"
+  fi
+done

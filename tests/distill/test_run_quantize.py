@@ -1,0 +1,165 @@
+"""`tfcompress quantize` (KDLSQ): run directory, resume, variable groups, losses, bad input."""
+
+import csv
+
+import keras
+import numpy as np
+import pytest
+
+from tests.export.conftest import build_tiny_classifier, make_batch, train_briefly
+from tfcompress.distill.quantization_distiller import QuantizationDistiller, variable_group
+from tfcompress.distill.quantize_run_config import quantize_config_from_dict
+from tfcompress.distill.run_quantize import make_optimizers, run_quantize
+from tfcompress.errors import ConfigError
+from tfcompress.models.quantized_copy import (
+    QuantizationScheme,
+    StepInitialization,
+    initialize_steps,
+    lsq_steps,
+    quantized_copy,
+)
+from tfcompress.tasks import FinishedRun
+
+
+def _values(source, output_dir, **sections):
+    values = {
+        "source": str(source),
+        "output_dir": str(output_dir),
+        "quantization": {"scheme": "4-4-8"},
+        "training": {
+            "epochs": 2,
+            "batch_size": 16,
+            "learning_rate": 1e-3,
+            "weight_step_learning_rate": 1e-4,
+        },
+    }
+    values.update(sections)
+    return values
+
+
+def test_quantize_run_writes_a_finished_run_that_loads_and_exports(finished_run, tmp_path):
+    source, source_summary = finished_run
+    summary = run_quantize(quantize_config_from_dict(_values(source, tmp_path / "q")), verbose=0)
+    assert summary["quantization"] == {
+        "scheme": "4-4-8",
+        "method": "lsq_kd_gt",
+        "init": "algorithm1",
+        # 2 blocks × 6 kernels + word table; 2 layers × (input, context, FFN in/out, 4 matmul operands)
+        "steps": 13 + 2 * 8,
+    }
+    assert summary["source"]["eval"] == source_summary["eval"]
+    assert set(summary["eval_before_training"]) == set(summary["eval"])
+    # 4-bit weights and word table; biases, LayerNorms, positions and the head stay 32-bit.
+    assert summary["model"]["packed_bytes"] < summary["model"]["parameters"] * 4 / 3
+    run = FinishedRun.read(tmp_path / "q")  # what export and report read
+    model = run.load_model()
+    assert model.encoder.weight_quantizer.bits == 4
+    history = list(csv.DictReader((tmp_path / "q" / "history.csv").open()))
+    assert {"gt_loss", "kd_loss", "hidden_loss", "attention_loss", "embedding_loss"} <= set(
+        history[0]
+    )
+
+
+class _StopAfterFirstEpoch(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        raise KeyboardInterrupt
+
+
+def test_killed_quantize_run_resumes_with_its_steps_and_optimizers(finished_run, tmp_path):
+    source, _ = finished_run
+    config = quantize_config_from_dict(_values(source, tmp_path / "q"))
+    with pytest.raises(KeyboardInterrupt):
+        run_quantize(config, callbacks=[_StopAfterFirstEpoch()], verbose=0)
+    assert not (tmp_path / "q" / "metrics.json").exists()
+    iterations = []
+
+    class _RecordStart(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            optimizers = (
+                self.model.optimizer,
+                self.model.weight_step_optimizer,
+                self.model.activation_step_optimizer,
+            )
+            iterations.append([int(o.iterations.numpy()) for o in optimizers])
+
+    summary = run_quantize(config, callbacks=[_RecordStart()], verbose=0)
+    # 96 examples / batch 16 = 6 steps done before the kill, in all three optimizers.
+    assert iterations == [[6, 6, 6]]
+    assert summary["train"]["epochs_this_session"] == 1
+
+
+def _tiny_kdlsq(scheme="2-2-8"):
+    teacher = train_briefly(build_tiny_classifier())
+    student = quantized_copy(teacher, QuantizationScheme.parse(scheme))
+    rng = np.random.default_rng(5)
+    initialize_steps(student, make_batch(rng, 32)[0], StepInitialization())
+    return teacher, student, make_batch(rng, 128)
+
+
+def _kdlsq_config():
+    config = quantize_config_from_dict({"source": "x", "output_dir": "y"})
+    return config.distillation_config
+
+
+def test_each_kdlsq_loss_goes_down_on_a_tiny_task():
+    teacher, student, (inputs, labels) = _tiny_kdlsq()
+    distiller = QuantizationDistiller(student, teacher, _kdlsq_config())
+    training = quantize_config_from_dict(
+        {"source": "x", "output_dir": "y", "training": {"learning_rate": 3e-3}}
+    ).training
+    distiller.compile(*make_optimizers(training, total_steps=8 * 10))
+    history = distiller.fit(inputs, labels, batch_size=16, epochs=10, verbose=0).history
+    for name in ("gt_loss", "kd_loss", "hidden_loss", "attention_loss", "embedding_loss"):
+        assert history[name][-1] < history[name][0], (name, history[name])
+
+
+def test_each_variable_group_trains_at_its_own_rate():
+    teacher, student, (inputs, labels) = _tiny_kdlsq()
+    before = {v.path: v.numpy().copy() for v in student.trainable_variables}
+    groups = {v.path: variable_group(v) for v in student.trainable_variables}
+    assert set(groups.values()) == {"weights", "weight_steps", "activation_steps"}
+    distiller = QuantizationDistiller(student, teacher, _kdlsq_config())
+    zero = keras.optimizers.Adam(0.0)
+    distiller.compile(zero, keras.optimizers.Adam(0.0), keras.optimizers.Adam(1e-2))
+    distiller.fit(inputs, labels, batch_size=32, epochs=1, verbose=0)
+    for variable in student.trainable_variables:
+        moved = not np.array_equal(variable.numpy(), before[variable.path])
+        assert moved == (groups[variable.path] == "activation_steps"), variable.path
+
+
+def test_a_quantized_sps_model_has_one_step_per_shared_weight_and_saves(tmp_path):
+    plan = {"num_layers": 1, "layer_plan": [(0, False), (0, True)]}
+    model = quantized_copy(build_tiny_classifier(plan), QuantizationScheme.parse("4-8-8"))
+    steps = lsq_steps(model)
+    weight_steps = [p for p in steps if p.endswith("_weight_step")]
+    activation_steps = [p for p in steps if p.endswith("_activation_step")]
+    assert len(weight_steps) == 6 + 1  # one block's kernels + the word table, shared or not
+    assert len(activation_steps) == 2 * 8  # each run of the block has its own
+    swapped = model.encoder.executed_blocks[1].attention
+    base = model.encoder.blocks[0].attention
+    assert swapped.query_dense.kernel_quantizer_weights is base.key_dense.kernel_quantizer_weights
+    inputs, _ = make_batch(np.random.default_rng(0), 4)
+    expected = model(inputs)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras", safe_mode=True)
+    np.testing.assert_array_equal(loaded(inputs), expected)
+
+
+@pytest.mark.parametrize(
+    "quantization, message",
+    [
+        ({"scheme": "1-8-8"}, "weight bits must be in [2, 8], got 1"),
+        ({"scheme": "8-8-9"}, "activation bits must be in [2, 8], got 9"),
+        ({"scheme": "2-8"}, "is not a W-E-A scheme"),
+        ({"scheme": "8-8-8", "init": "random"}, "quantization.init"),
+    ],
+)
+def test_bad_schemes_are_config_errors(quantization, message):
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        quantize_config_from_dict({"source": "x", "output_dir": "y", "quantization": quantization})
+
+
+def test_an_already_quantized_model_is_refused(tmp_path):
+    model = quantized_copy(build_tiny_classifier(), QuantizationScheme.parse("8-8-8"))
+    with pytest.raises(ConfigError, match="already quantized"):
+        quantized_copy(model, QuantizationScheme.parse("4-4-8"))

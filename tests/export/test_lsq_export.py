@@ -1,0 +1,129 @@
+"""`qat` export of LSQ models: the learned steps are the TFLite scales, the codes the trained ones."""
+
+import numpy as np
+import pytest
+from tensorflow.lite.tools import flatbuffer_utils
+
+from tests.export.conftest import build_tiny_classifier, fit_briefly, make_batch, train_briefly
+from tfcompress.export.converter import convert
+from tfcompress.export.tflite_model_runner import TFLiteModelRunner
+from tfcompress.models.quantized_copy import (
+    QuantizationScheme,
+    initialize_steps,
+    packed_size_bytes,
+    quantized_copy,
+)
+
+
+def _trained_lsq_model(scheme, per_channel=False, plan=None):
+    rng = np.random.default_rng(3)
+    float_model = train_briefly(build_tiny_classifier(plan))
+    model = quantized_copy(float_model, QuantizationScheme.parse(scheme), per_channel)
+    inputs, labels = make_batch(rng, 512)
+    initialize_steps(model, make_batch(rng, 32)[0], _algorithm1())
+    # A little quantization-aware training moves weights and steps off their initial values.
+    return fit_briefly(model, inputs, labels)
+
+
+def _algorithm1():
+    from tfcompress.models.quantized_copy import StepInitialization
+
+    return StepInitialization()
+
+
+def _int8_tensors(content, op_name, input_index):
+    """[(codes, scales)] of the int8 input `input_index` of every `op_name` op."""
+    model = flatbuffer_utils.convert_bytearray_to_object(content)
+    subgraph = model.subgraphs[0]
+    found = []
+    for op in subgraph.operators:
+        if flatbuffer_utils.opcode_to_name(model, op.opcodeIndex) != op_name:
+            continue
+        tensor = subgraph.tensors[op.inputs[input_index]]
+        data = model.buffers[tensor.buffer].data
+        if data is None or tensor.quantization is None or tensor.quantization.scale is None:
+            continue
+        codes = np.asarray(data, np.uint8).view(np.int8).reshape(tensor.shape)
+        found.append((codes, np.asarray(tensor.quantization.scale, np.float64)))
+    return found
+
+
+def _fc_input_scales(content):
+    model = flatbuffer_utils.convert_bytearray_to_object(content)
+    subgraph = model.subgraphs[0]
+    return [
+        float(subgraph.tensors[op.inputs[0]].quantization.scale[0])
+        for op in subgraph.operators
+        if flatbuffer_utils.opcode_to_name(model, op.opcodeIndex) == "FULLY_CONNECTED"
+    ]
+
+
+def _trained_codes(values, step, quantizer):
+    qn, qp = quantizer.levels
+    return np.clip(np.round(values / step), -qn, qp)
+
+
+def _holds_exactly(found, codes, step):
+    """Some tensor in `found` holds `codes` (out, in) with scale `step` for every channel."""
+    return any(
+        c.shape == codes.shape
+        and np.array_equal(c, codes)
+        and np.allclose(s, np.broadcast_to(step, s.shape), rtol=1e-6, atol=0)
+        for c, s in found
+    )
+
+
+@pytest.mark.parametrize(
+    "scheme, per_channel, plan",
+    [
+        ("4-4-8", False, None),
+        ("8-8-8", False, None),
+        ("4-8-8", True, None),
+        ("2-2-8", False, {"num_layers": 1, "layer_plan": [(0, False), (0, True)]}),
+    ],
+)
+def test_qat_export_holds_the_trained_codes_and_the_learned_steps(
+    scheme, per_channel, plan, export_data
+):
+    model = _trained_lsq_model(scheme, per_channel, plan)
+    calibration, verification = export_data
+    content = convert(model, "qat", representative_inputs=calibration)
+    encoder = model.encoder
+
+    kernels = _int8_tensors(content, "FULLY_CONNECTED", 1)
+    for block in encoder.blocks:  # SPS views own no kernels: one grid per shared tensor
+        denses = [block.attention.output_dense, block.intermediate_dense, block.output_dense]
+        if not per_channel:
+            # Per-channel steps reach the converter as grid values, not FakeQuant ops, and
+            # it quantizes query/key/value kernels at its own per-channel scales (documented).
+            attention = block.attention
+            denses += [attention.query_dense, attention.key_dense, attention.value_dense]
+        for dense in denses:
+            step = dense.kernel_quantizer_weights["step"].numpy()
+            codes = _trained_codes(dense.kernel.numpy(), step, dense.kernel_quantizer)
+            assert _holds_exactly(kernels, codes.T, step), f"{dense.path}: codes or scale differ"
+
+    embeddings = encoder.embeddings
+    step = embeddings.embedding_quantizer_weights["step"].numpy()
+    table = _trained_codes(embeddings.word_embeddings.numpy(), step, embeddings.embedding_quantizer)
+    assert _holds_exactly(_int8_tensors(content, "GATHER", 0), table, step)
+
+    # Every projection input's activation step is the scale of an FC input.
+    scales = _fc_input_scales(content)
+    for block in encoder.executed_blocks:
+        for step in (
+            block.attention.input_quantizer_weights["step"],
+            block.attention.output_dense.input_quantizer_weights["step"],
+            block.intermediate_dense.input_quantizer_weights["step"],
+            block.output_dense.input_quantizer_weights["step"],
+        ):
+            assert np.isclose(scales, float(step.numpy()), rtol=1e-6, atol=0).any(), step.path
+
+    keras_logits = np.concatenate([np.asarray(model(b)) for b in verification])
+    tflite = TFLiteModelRunner(content)
+    tflite_logits = np.concatenate([np.asarray(tflite(b)) for b in verification])
+    assert (keras_logits.argmax(-1) == tflite_logits.argmax(-1)).mean() >= 0.95
+
+    weight_bits, embedding_bits, _ = map(int, scheme.split("-"))
+    float_bytes = model.count_params() * 4
+    assert packed_size_bytes(model) < float_bytes * max(weight_bits, embedding_bits) / 32 + 40_000
