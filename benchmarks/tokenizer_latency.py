@@ -98,9 +98,7 @@ def main():
         )
         between = _strings_vs_ids(text_path, ids_path, tokenizer, evaluation)
         tok_path = Path(tmp, "tokenizer.tflite")
-        tok_path.write_bytes(
-            convert(build_tokenizer_module(tokenizer), "float", custom_ops=True)
-        )
+        tok_path.write_bytes(convert(build_tokenizer_module(tokenizer), "float", custom_ops=True))
         runners = {
             "text": load_text_interpreter(text_path, args.threads).get_signature_runner(),
             "ids": Interpreter(str(ids_path), num_threads=args.threads).get_signature_runner(),

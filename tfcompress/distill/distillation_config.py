@@ -4,7 +4,6 @@ import dataclasses
 
 from tfcompress.errors import ConfigError
 
-
 HIDDEN_TARGETS = ("cls", "tokens")
 ATTENTION_TARGETS = ("probs", "scores")
 

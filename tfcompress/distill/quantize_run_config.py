@@ -39,7 +39,7 @@ class QuantizationConfig:
 
     def __post_init__(self):
         QuantizationScheme.parse(self.scheme, where="scheme")
-        self.step_initialization  # validates init and its settings
+        _ = self.step_initialization  # building it validates init and its settings
 
     @property
     def parsed_scheme(self):
@@ -99,7 +99,7 @@ class QuantizeRunConfig:
     def __post_init__(self):
         if self.method not in METHODS:
             raise ConfigError(f"method: {self.method!r} unknown; use one of {', '.join(METHODS)}")
-        self.distillation_config  # validates the overrides
+        _ = self.distillation_config  # building it validates the overrides
 
     @property
     def distillation_config(self):
