@@ -191,3 +191,55 @@ def test_distill_width_mismatch_is_one_line(finished_run, tmp_path, capsys):
     code, err = _run_cli(capsys, "distill", "--config", _config_file(tmp_path, values))
     _assert_one_line_error(code, err, "cannot initialize", "init: scratch")
     assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize(
+    "scheme, needles",
+    [
+        ("1-8-8", ("config.quantization.scheme", "weight bits must be in [2, 8], got 1")),
+        ("8-8-9", ("config.quantization.scheme", "activation bits must be in [2, 8], got 9")),
+        ("2-8", ("config.quantization.scheme", "not a W-E-A scheme")),
+    ],
+)
+def test_quantize_bad_scheme_is_one_line(finished_run, tmp_path, capsys, scheme, needles):
+    source, _ = finished_run
+    values = {"source": str(source), "output_dir": str(tmp_path / "q")}
+    code, err = _run_cli(
+        capsys,
+        "quantize",
+        "--config",
+        _config_file(tmp_path, values),
+        "--set",
+        f"quantization.scheme={scheme}",
+    )
+    _assert_one_line_error(code, err, *needles)
+    assert not (tmp_path / "q").exists()
+
+
+def test_quantize_refuses_an_unfinished_source(tmp_path, capsys):
+    (tmp_path / "half").mkdir()
+    (tmp_path / "half" / "config.yaml").write_text("task: intent_slot\n")
+    values = {"source": str(tmp_path / "half"), "output_dir": str(tmp_path / "q")}
+    code, err = _run_cli(capsys, "quantize", "--config", _config_file(tmp_path, values))
+    _assert_one_line_error(code, err, "source:", "not a finished run")
+    assert not (tmp_path / "q").exists()
+
+
+def test_quantize_refuses_a_model_without_float_slots_and_keeps_the_earlier_run(
+    finished_run, tmp_path, capsys
+):
+    source, _ = finished_run
+    first = {
+        "source": str(source),
+        "output_dir": str(tmp_path / "q"),
+        "training": {"epochs": 1, "batch_size": 32},
+    }
+    assert _run_cli(capsys, "quantize", "--config", _config_file(tmp_path, first))[0] == 0
+    before = _digest(tmp_path / "q")
+    # The quantized run as a source: its slots are taken, there is nothing left to quantize.
+    again = {"source": str(tmp_path / "q"), "output_dir": str(tmp_path / "q"), "method": "lsq"}
+    code, err = _run_cli(
+        capsys, "quantize", "--config", _config_file(tmp_path, again), "--overwrite"
+    )
+    _assert_one_line_error(code, err, "already quantized")
+    assert _digest(tmp_path / "q") == before
