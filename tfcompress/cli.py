@@ -169,6 +169,8 @@ def _print_export(report):
     table.add_column("")
     table.add_column("value", justify="right")
     table.add_row("size (MB)", f"{report['size_bytes'] / 2**20:.2f}")
+    if report.get("packed_size_bytes"):
+        table.add_row("packed at trained bits (MB)", f"{report['packed_size_bytes'] / 2**20:.2f}")
     table.add_row("float compute ops", ", ".join(report["float_ops"]) or "none")
     for name, agreement in parity["argmax_agreement"].items():
         table.add_row(f"{name} argmax agreement", f"{agreement:.4f}")

@@ -11,6 +11,7 @@ from tfcompress.distill.quantization_distiller import QuantizationDistiller, var
 from tfcompress.distill.quantize_run_config import quantize_config_from_dict
 from tfcompress.distill.run_quantize import make_optimizers, run_quantize
 from tfcompress.errors import ConfigError
+from tfcompress.export.run_export import export_run
 from tfcompress.models.quantized_copy import (
     QuantizationScheme,
     StepInitialization,
@@ -58,6 +59,9 @@ def test_quantize_run_writes_a_finished_run_that_loads_and_exports(finished_run,
     assert {"gt_loss", "kd_loss", "hidden_loss", "attention_loss", "embedding_loss"} <= set(
         history[0]
     )
+    report = export_run(tmp_path / "q", "qat", representative_examples=32, verify_examples=0)
+    assert report["parity"]["passed"] and report["packed_size_bytes"] < report["size_bytes"]
+    assert report["keras_accuracy"] == pytest.approx(summary["eval"])
 
 
 class _StopAfterFirstEpoch(keras.callbacks.Callback):

@@ -6,6 +6,7 @@ from tfcompress.atomic_write import write_json_atomic
 from tfcompress.export import DEFAULT_RANGE_QUANTILE
 from tfcompress.export.tflite_export import export_tflite, report_path
 from tfcompress.export.tflite_model_runner import TFLiteModelRunner
+from tfcompress.models.quantized_copy import lsq_steps, packed_size_bytes
 from tfcompress.tasks import FinishedRun
 
 
@@ -53,5 +54,9 @@ def export_run(
     report["accuracy"] = verification.evaluate(TFLiteModelRunner(output.read_bytes()))
     report["keras_accuracy"] = verification.evaluate(model)
     report["accuracy_examples"] = len(verification.eval)
+    if lsq_steps(model):
+        # Below 8 bits the .tflite holds the low-bit grid in int8: the size it would take
+        # packed at the trained bit widths, for comparison.
+        report["packed_size_bytes"] = packed_size_bytes(model)
     write_json_atomic(report_path(output), report)
     return report
