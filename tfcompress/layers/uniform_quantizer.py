@@ -14,8 +14,7 @@ class UniformQuantizer(Quantizer):
     int8 weight kernels expect); unsigned values use [0, 2^bits - 1]. The
     gradient is straight-through inside the range and zero outside it. Useful as
     a post-training fake-quant, for quantization-aware training at a fixed range,
-    and as the reference quantizer in tests. It is the only quantizer so far: a
-    learned-step-size (LSQ) quantizer is planned on the same `Quantizer` protocol.
+    and as the reference quantizer in tests. `LsqQuantizer` learns its step instead.
 
     Args:
         bits: int in [2, 16], the grid's bit width. Defaults to `8`.
