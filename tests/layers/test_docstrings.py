@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 
 import tfcompress.layers
+from tfcompress.distill import Distiller
+from tfcompress.distill.quantization_distiller import QuantizationDistiller
 from tfcompress.layers import LayerNorm, Quantizer
 from tfcompress.models import Encoder, EncoderConfig, MaskedLMModel, TaskModel
-from tfcompress.distill import Distiller
+from tfcompress.models.quantized_copy import QuantizationScheme
 from tfcompress.tasks import FinishedRun, TaskRuntime
 
 CLASSES = [
@@ -19,7 +21,7 @@ CLASSES = [
     if isinstance(getattr(tfcompress.layers, name), type)
 ] + [Encoder, EncoderConfig, MaskedLMModel, TaskModel]
 # Documented like the others; their examples need files or data (a recipe, a run, a dataset).
-DOCUMENTED_ONLY = [TaskRuntime, FinishedRun, Distiller]
+DOCUMENTED_ONLY = [TaskRuntime, FinishedRun, Distiller, QuantizationDistiller, QuantizationScheme]
 
 
 def _constructor_arguments(cls):
