@@ -92,19 +92,21 @@ def test_qat_export_holds_the_trained_codes_and_the_learned_steps(
 
     kernels = _int8_tensors(content, "FULLY_CONNECTED", 1)
     for block in encoder.blocks:  # SPS views own no kernels: one grid per shared tensor
-        denses = [block.attention.output_dense, block.intermediate_dense, block.output_dense]
-        if not per_channel:
-            # Per-channel steps reach the converter as grid values, not FakeQuant ops, and
-            # it quantizes query/key/value kernels at its own per-channel scales (documented).
-            attention = block.attention
-            denses += [attention.query_dense, attention.key_dense, attention.value_dense]
-        for dense in denses:
-            step = dense.kernel_quantizer_weights["step"].numpy()
+        attention = block.attention
+        for dense in (
+            attention.query_dense,
+            attention.key_dense,
+            attention.value_dense,
+            attention.output_dense,
+            block.intermediate_dense,
+            block.output_dense,
+        ):
+            step = np.abs(dense.kernel_quantizer_weights["step"].numpy())
             codes = _trained_codes(dense.kernel.numpy(), step, dense.kernel_quantizer)
             assert _holds_exactly(kernels, codes.T, step), f"{dense.path}: codes or scale differ"
 
     embeddings = encoder.embeddings
-    step = embeddings.embedding_quantizer_weights["step"].numpy()
+    step = np.abs(embeddings.embedding_quantizer_weights["step"].numpy())
     table = _trained_codes(embeddings.word_embeddings.numpy(), step, embeddings.embedding_quantizer)
     assert _holds_exactly(_int8_tensors(content, "GATHER", 0), table, step)
 
@@ -117,7 +119,7 @@ def test_qat_export_holds_the_trained_codes_and_the_learned_steps(
             block.intermediate_dense.input_quantizer_weights["step"],
             block.output_dense.input_quantizer_weights["step"],
         ):
-            assert np.isclose(scales, float(step.numpy()), rtol=1e-6, atol=0).any(), step.path
+            assert np.isclose(scales, abs(float(step.numpy())), rtol=1e-6, atol=0).any(), step.path
 
     keras_logits = np.concatenate([np.asarray(model(b)) for b in verification])
     tflite = TFLiteModelRunner(content)

@@ -32,8 +32,8 @@ class QuantizationConfig:
     scheme: str = "8-8-8"
     per_channel: bool = False
     init: str = "algorithm1"
-    weight_truncation: float = 0.0
-    activation_truncation: float = 0.001
+    weight_truncation: float | None = None
+    activation_truncation: float | None = None
     weight_clip: float = 4.0
     activation_clip: float = 16.0
 

@@ -115,6 +115,43 @@ def keep_trained_weight_grids(quantized: bytes, calibrated: bytes) -> tuple[byte
     return graph.serialize(), snapped
 
 
+def snap_to_known_grids(quantized: bytes, grids) -> tuple[bytes, list[str]]:
+    """Put int8 FC weights onto grids the model reports it trained: `grids` is a list of
+    (codes (out, in), steps (out,)) — e.g. every LSQ kernel's, which the converter may have
+    re-quantized at its own scales (kernels read by several FCs, per-channel steps).
+
+    An FC whose dequantized weights lie within half a TFLite step of codes·steps gets exactly
+    those codes and scales, and its int32 bias the matching scale. Returns the model and the
+    names of the weight tensors snapped.
+    """
+    graph = _Graph(quantized)
+    snapped = []
+    for ops in _int8_weight_groups(graph).values():
+        weights, scales = graph.dequantized_weights(ops[0])
+        match = _matching_grid(weights, scales, grids)
+        if match is None or not graph.biases_rescalable(ops):
+            continue
+        codes, steps = match
+        biases = [graph.dequantized_bias(op) for op in ops]
+        graph.set_int8_weights(ops[0], codes, steps)
+        for op, bias in zip(ops, biases, strict=True):
+            if bias is not None:
+                graph.set_int32_bias(op, bias)
+        snapped.append(graph.name(ops[0].inputs[1]))
+    return graph.serialize(), snapped
+
+
+def _matching_grid(weights, scales, grids):
+    for codes, steps in grids:
+        if codes.shape != weights.shape:
+            continue
+        # Rounding to the converter's grid moved each value by at most half its scale.
+        error = np.abs(weights - codes * steps[:, None]).max(axis=1)
+        if np.all(error <= 0.5 * scales + 1e-6 * steps):
+            return codes, steps
+    return None
+
+
 def _int8_weight_groups(graph):
     """{weight buffer: [FC ops]} for FCs with int8 weights; shared weights share one scale."""
     groups = {}
@@ -233,6 +270,22 @@ class _Graph:
             and op.inputs[position] >= 0
             and self._is_float_constant(op.inputs[position])
         )
+
+    def dequantized_weights(self, op):
+        """(float weights (out, in), per-channel scales) of an FC with int8 weights."""
+        tensor = self.subgraph.tensors[op.inputs[1]]
+        codes = np.asarray(self.model.buffers[tensor.buffer].data, np.uint8).view(np.int8)
+        scales = np.broadcast_to(
+            np.asarray(tensor.quantization.scale, np.float64), (tensor.shape[0],)
+        )
+        return codes.reshape(tensor.shape) * scales[:, None], scales
+
+    def dequantized_bias(self, op):
+        if _bias(op) is None:
+            return None
+        tensor = self.subgraph.tensors[_bias(op)]
+        codes = np.asarray(self.model.buffers[tensor.buffer].data, np.uint8).view(np.int32)
+        return codes * np.asarray(tensor.quantization.scale, np.float64)
 
     def set_int8_weights(self, op, codes, steps):
         """int8 `codes` (out, in) with scale `steps[i]` for output channel i."""

@@ -63,6 +63,13 @@ def input_signature(model, sequence_length=None, batch_size=1):
     return specs
 
 
+def known_weight_grids(model):
+    """(codes (out, in), steps (out,)) of every LSQ kernel the model trained (none otherwise)."""
+    from tfcompress.models.quantized_copy import lsq_weight_grids
+
+    return lsq_weight_grids(model)
+
+
 def _is_keras(model):
     import keras
 
@@ -141,6 +148,8 @@ def convert(
         quantized, log["trained_weight_grids"] = calibration.keep_trained_weight_grids(
             quantized, calibrated
         )
+        grids = known_weight_grids(model) if _is_keras(model) else []
+        quantized, log["learned_step_grids"] = calibration.snap_to_known_grids(quantized, grids)
         return quantized
 
 

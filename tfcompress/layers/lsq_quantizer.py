@@ -37,7 +37,7 @@ class LsqQuantizer(Quantizer):
     Signed tensors use the narrow range Qn = Qp = 2^(bits-1) - 1 (TFLite's int8 weight
     grid); unsigned ones [0, 2^bits - 1]. The step is a trainable variable built on the
     layer that owns the slot, named `<slot>_weight_step` or `<slot>_activation_step` so a
-    trainer can give each kind its own learning rate.
+    trainer can give each kind its own learning rate; the grid uses |s|.
 
     Gradients (LSQ): the step's gradient is scaled by g = 1/√(N·Qp), N the number of
     elements the step covers (for activations: of the whole batch tensor, as common LSQ
@@ -125,7 +125,7 @@ class LsqQuantizer(Quantizer):
         if self.per_channel:
             elements = elements / x.shape[-1]
         scale = ops.cast(1.0 / ops.sqrt(elements * qp), step.dtype)
-        s = ops.cast(_scale_gradient(ops.maximum(step, 1e-8), scale), x.dtype)
+        s = ops.cast(_scale_gradient(_positive(step), scale), x.dtype)
         codes = ops.clip(x / s, -qn, qp)
         return _round_straight_through(codes) * s
 
@@ -133,7 +133,7 @@ class LsqQuantizer(Quantizer):
         import tensorflow as tf
 
         qn, qp = self.levels
-        s = tf.maximum(tf.cast(step, "float32"), 1e-8)
+        s = _positive(tf.cast(step, "float32"))
         if self.per_channel:
             # The per-channel FakeQuant op does not convert for FC kernels (its axis does not
             # follow the converter's transpose); the grid values themselves fold into a
@@ -160,6 +160,11 @@ class LsqQuantizer(Quantizer):
             "per_channel": self.per_channel,
             "initial_step": self.initial_step,
         }
+
+
+def _positive(step):
+    """The step in use: |s| (an optimizer step may carry s across zero), at least 1e-8."""
+    return ops.maximum(ops.abs(step), 1e-8)
 
 
 def _scale_gradient(x, scale):

@@ -54,6 +54,12 @@ class QuantizationScheme:
         return f"{self.weight_bits}-{self.embedding_bits}-{self.activation_bits}"
 
 
+# Truncation ratio γ by bit width when a recipe gives none: the γ with the least squared
+# quantization error on every MiniLM layer-0 projection kernel (2 bits 0.2, 3 bits 0.03,
+# 4 bits 0.01, 8 bits 1e-4; the others in between).
+DEFAULT_TRUNCATION = {2: 0.2, 3: 0.03, 4: 0.01, 5: 0.003, 6: 0.001, 7: 3e-4, 8: 1e-4}
+
+
 @dataclasses.dataclass(frozen=True)
 class StepInitialization:
     """How the LSQ steps start.
@@ -61,15 +67,21 @@ class StepInitialization:
     `algorithm1` (KDLSQ Algorithm 1): the clip is the |value| with a share
     `weight_truncation` / `activation_truncation` of the values above it, from the
     float weights and from one training batch's activations; the step is clip / Qp.
+    `None` takes `DEFAULT_TRUNCATION` for the quantizer's bit width.
     `constant`: every weight clip is `weight_clip` and every activation clip
     `activation_clip` (the paper's "experience values" 4.0 and 16.0, read as clips).
     """
 
     method: str = "algorithm1"
-    weight_truncation: float = 0.0
-    activation_truncation: float = 0.001
+    weight_truncation: float | None = None
+    activation_truncation: float | None = None
     weight_clip: float = 4.0
     activation_clip: float = 16.0
+
+    def truncation(self, quantizer):
+        """γ for one quantizer: the configured one for its kind, else its bit width's default."""
+        ratio = self.weight_truncation if quantizer.kind == "weight" else self.activation_truncation
+        return DEFAULT_TRUNCATION[quantizer.bits] if ratio is None else ratio
 
     def __post_init__(self):
         if self.method not in ("algorithm1", "constant"):
@@ -77,7 +89,7 @@ class StepInitialization:
                 f"quantization.init: {self.method!r} unknown; use algorithm1 or constant"
             )
         for key in ("weight_truncation", "activation_truncation"):
-            if not 0.0 <= getattr(self, key) < 1.0:
+            if getattr(self, key) is not None and not 0.0 <= getattr(self, key) < 1.0:
                 raise ConfigError(
                     f"quantization.{key}: must be in [0, 1), got {getattr(self, key)}"
                 )
@@ -87,7 +99,9 @@ class StepInitialization:
 
 
 def quantized_copy(model, scheme, per_channel=False, init=None):
-    """A copy of the task model `model` with LSQ quantizers in every slot the scheme names.
+    """A copy of the task model `model` with LSQ quantizers in every slot the scheme names
+    (`per_channel`: one step per output channel of each transformer kernel; the word table
+    always has one step).
 
     Quantized: every transformer projection kernel (`scheme.weight_bits`) and input, both
     attention matmuls' operands (`activation_bits`) and the word table (`embedding_bits`).
@@ -125,7 +139,7 @@ def quantized_copy(model, scheme, per_channel=False, init=None):
 
 
 def _quantizers(scheme, per_channel, init):
-    def weight(bits):
+    def weight(bits, per_channel):
         qp = 2 ** (bits - 1) - 1
         return LsqQuantizer(
             bits, "weight", per_channel=per_channel, initial_step=init.weight_clip / qp
@@ -133,8 +147,9 @@ def _quantizers(scheme, per_channel, init):
 
     activation_qp = 2 ** (scheme.activation_bits - 1) - 1
     return {
-        "weight_quantizer": weight(scheme.weight_bits),
-        "embedding_quantizer": weight(scheme.embedding_bits),
+        "weight_quantizer": weight(scheme.weight_bits, per_channel),
+        # TFLite's GATHER reads an int8 table at one scale: the word table has one step.
+        "embedding_quantizer": weight(scheme.embedding_bits, per_channel=False),
         "activation_quantizer": LsqQuantizer(
             scheme.activation_bits, initial_step=init.activation_clip / activation_qp
         ),
@@ -159,7 +174,7 @@ def initialize_steps(model, inputs, init):
     for quantizer, values, step in records:
         if step.path in steps:  # a shared weight, recorded once per run
             continue
-        ratio = init.weight_truncation if quantizer.kind == "weight" else init.activation_truncation
+        ratio = init.truncation(quantizer)
         axis = -1 if quantizer.per_channel else None
         value = step_from_values(np.asarray(values), quantizer.levels[1], ratio, axis=axis)
         step.assign(np.asarray(value, "float32").reshape(step.shape))
@@ -172,6 +187,22 @@ def lsq_steps(model):
     return {
         v.path: v for v in model.weights if v.name.endswith(("_weight_step", "_activation_step"))
     }
+
+
+def lsq_weight_grids(model):
+    """[(codes (out, in), steps (out,))] of every owned LSQ kernel: the int8 tensors an
+    integer export must hold (TFLite stores FC weights transposed, one scale per row)."""
+    grids = []
+    for layer in model._flatten_layers(include_self=False):
+        for quantizer, tensor in _quantized_tensors(layer):
+            if not isinstance(quantizer, LsqQuantizer) or tensor.name != "kernel":
+                continue
+            step = np.abs(np.asarray(layer.kernel_quantizer_weights["step"], np.float64))
+            step = np.maximum(step, 1e-8)
+            qn, qp = quantizer.levels
+            codes = np.clip(np.round(np.asarray(tensor, np.float64) / step), -qn, qp)
+            grids.append((codes.T, np.broadcast_to(step, (codes.shape[1],)).copy()))
+    return grids
 
 
 def packed_size_bytes(model):
