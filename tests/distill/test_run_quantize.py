@@ -45,8 +45,9 @@ def test_quantize_run_writes_a_finished_run_that_loads_and_exports(finished_run,
         "scheme": "4-4-8",
         "method": "lsq_kd_gt",
         "init": "algorithm1",
-        # 2 blocks × 6 kernels + word table; 2 layers × (input, context, FFN in/out, 4 matmul operands)
-        "steps": 13 + 2 * 8,
+        # 2 blocks × 6 kernels + word table; 2 layers × (input, context, FFN in/out, 4 matmul
+        # operands, the outputs of the attention-output, intermediate and output projections)
+        "steps": 13 + 2 * 11,
     }
     assert summary["source"]["eval"] == source_summary["eval"]
     assert set(summary["eval_before_training"]) == set(summary["eval"])
@@ -142,7 +143,7 @@ def test_a_quantized_sps_model_has_one_step_per_shared_weight_and_saves(tmp_path
     weight_steps = [p for p in steps if p.endswith("_weight_step")]
     activation_steps = [p for p in steps if p.endswith("_activation_step")]
     assert len(weight_steps) == 6 + 1  # one block's kernels + the word table, shared or not
-    assert len(activation_steps) == 2 * 8  # each run of the block has its own
+    assert len(activation_steps) == 2 * 11  # each run of the block has its own
     swapped = model.encoder.executed_blocks[1].attention
     base = model.encoder.blocks[0].attention
     assert swapped.query_dense.kernel_quantizer_weights is base.key_dense.kernel_quantizer_weights

@@ -48,14 +48,21 @@ def _int8_tensors(content, op_name, input_index):
     return found
 
 
-def _fc_input_scales(content):
+def _fc_scales(content, side):
+    """Scales of every int8 FC's input (`side` "inputs") or output ("outputs"); the number
+    of FCs left in float."""
     model = flatbuffer_utils.convert_bytearray_to_object(content)
     subgraph = model.subgraphs[0]
-    return [
-        float(subgraph.tensors[op.inputs[0]].quantization.scale[0])
-        for op in subgraph.operators
-        if flatbuffer_utils.opcode_to_name(model, op.opcodeIndex) == "FULLY_CONNECTED"
-    ]
+    scales, float_fcs = [], 0
+    for op in subgraph.operators:
+        if flatbuffer_utils.opcode_to_name(model, op.opcodeIndex) != "FULLY_CONNECTED":
+            continue
+        quantization = subgraph.tensors[getattr(op, side)[0]].quantization
+        if quantization is None or quantization.scale is None:
+            float_fcs += 1
+        else:
+            scales.append(float(quantization.scale[0]))
+    return scales, float_fcs
 
 
 def _trained_codes(values, step, quantizer):
@@ -110,21 +117,29 @@ def test_qat_export_holds_the_trained_codes_and_the_learned_steps(
     table = _trained_codes(embeddings.word_embeddings.numpy(), step, embeddings.embedding_quantizer)
     assert _holds_exactly(_int8_tensors(content, "GATHER", 0), table, step)
 
-    # Every projection input's activation step is the scale of an FC input.
-    scales = _fc_input_scales(content)
+    # Every projection input's and output's activation step is the scale of an FC input or
+    # output; the pooler and the head, float in the model, stay float.
+    inputs, float_fcs = _fc_scales(content, "inputs")
+    outputs, _ = _fc_scales(content, "outputs")
+    assert float_fcs == 2
     for block in encoder.executed_blocks:
-        for step in (
-            block.attention.input_quantizer_weights["step"],
-            block.attention.output_dense.input_quantizer_weights["step"],
-            block.intermediate_dense.input_quantizer_weights["step"],
-            block.output_dense.input_quantizer_weights["step"],
-        ):
-            assert np.isclose(scales, abs(float(step.numpy())), rtol=1e-6, atol=0).any(), step.path
+        steps = [
+            (inputs, block.attention.input_quantizer_weights),
+            (inputs, block.attention.output_dense.input_quantizer_weights),
+            (inputs, block.intermediate_dense.input_quantizer_weights),
+            (inputs, block.output_dense.input_quantizer_weights),
+            (outputs, block.attention.output_dense.output_quantizer_weights),
+            (outputs, block.intermediate_dense.output_quantizer_weights),
+            (outputs, block.output_dense.output_quantizer_weights),
+        ]
+        for scales, weights in steps:
+            step = abs(float(weights["step"].numpy()))
+            assert np.isclose(scales, step, rtol=1e-6, atol=0).any(), weights["step"].path
 
     keras_logits = np.concatenate([np.asarray(model(b)) for b in verification])
     tflite = TFLiteModelRunner(content)
     tflite_logits = np.concatenate([np.asarray(tflite(b)) for b in verification])
-    assert (keras_logits.argmax(-1) == tflite_logits.argmax(-1)).mean() >= 0.95
+    assert (keras_logits.argmax(-1) == tflite_logits.argmax(-1)).mean() >= 0.98
 
     weight_bits, embedding_bits, _ = map(int, scheme.split("-"))
     float_bytes = model.count_params() * 4

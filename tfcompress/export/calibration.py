@@ -152,6 +152,17 @@ def _matching_grid(weights, scales, grids):
     return None
 
 
+def float_input_fcs(calibrated: bytes) -> list[str]:
+    """Names of the FCs that read float inputs, when other FCs read fake-quantized (int8)
+    ones: in a model with activation quantizers, those are the layers it trained in float
+    (pooler, task head). A model with weight quantizers only gets none."""
+    graph = _Graph(calibrated)
+    fcs = graph.fully_connected()
+    if not any(graph.is_int8(op.inputs[0]) for op in fcs):
+        return []
+    return [graph.name(op.outputs[0]) for op in fcs if not graph.is_int8(op.inputs[0])]
+
+
 def _int8_weight_groups(graph):
     """{weight buffer: [FC ops]} for FCs with int8 weights; shared weights share one scale."""
     groups = {}

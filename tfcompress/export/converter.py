@@ -143,8 +143,10 @@ def convert(
                 calibrated, representative, islands, equalize, range_quantile, log
             )
             return _quantize(calibrated, islands)
-        # qat: the ranges and weight grids its fake-quant ops learned stay as they are.
-        quantized = _quantize(calibrated, islands)
+        # qat: the ranges and weight grids its fake-quant ops learned stay as they are, and
+        # what the model kept float (pooler, head) stays float.
+        log["float_fcs"] = calibration.float_input_fcs(calibrated)
+        quantized = _quantize(calibrated, islands, log["float_fcs"])
         quantized, log["trained_weight_grids"] = calibration.keep_trained_weight_grids(
             quantized, calibrated
         )
@@ -204,13 +206,17 @@ def _improve_calibration(calibrated, representative, float_ops, equalize, range_
     return calibrated
 
 
-def _quantize(calibrated, float_ops):
-    """int8 everywhere except `float_ops` (selective quantization, step 2)."""
+def _quantize(calibrated, float_ops, float_nodes=()):
+    """int8 everywhere except `float_ops` and the ops named in `float_nodes` (selective
+    quantization, step 2)."""
     from tensorflow.compiler.mlir.lite import types_pb2
     from tensorflow.lite.python import convert as tflite_convert
 
     return tflite_convert.mlir_quantize(
-        calibrated, inference_type=types_pb2.QUANTIZED_INT8, denylisted_ops=list(float_ops)
+        calibrated,
+        inference_type=types_pb2.QUANTIZED_INT8,
+        denylisted_ops=list(float_ops),
+        denylisted_nodes=list(float_nodes),
     )
 
 

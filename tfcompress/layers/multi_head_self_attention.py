@@ -45,6 +45,8 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         weight_quantizer: a `Quantizer` template for the projection kernels, or `None`.
         activation_quantizer: a `Quantizer` template for the projection inputs and
             both matmuls' operands, or `None`.
+        output_quantizer: a `Quantizer` template for the output projection's output
+            (see `QuantizedDense`), or `None`.
         share_from: a `MultiHeadSelfAttention` whose variables this layer runs, or
             `None` to own its own. Not serialized.
         swap_query_key: bool, with `share_from`: run its key projection as query
@@ -70,6 +72,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         kernel_initializer="glorot_uniform",
         weight_quantizer=None,
         activation_quantizer=None,
+        output_quantizer=None,
         share_from=None,
         swap_query_key=False,
         **kwargs,
@@ -88,6 +91,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.weight_quantizer = clone_quantizer(weight_quantizer)
         self.activation_quantizer = clone_quantizer(activation_quantizer)
+        self.output_quantizer = clone_quantizer(output_quantizer)
         self.share_from = share_from
         self.swap_query_key = bool(swap_query_key)
         self.dropout = keras.layers.Dropout(self.attention_dropout, dtype=self.dtype_policy)
@@ -112,6 +116,8 @@ class MultiHeadSelfAttention(keras.layers.Layer):
             self.hidden_size,
             kernel_initializer=fresh_initializer(self.kernel_initializer),
             input_quantizer=self.activation_quantizer if name == "attention_output" else None,
+            # Query, key and value outputs meet the matmul quantizers right away.
+            output_quantizer=self.output_quantizer if name == "attention_output" else None,
             kernel_quantizer=self.weight_quantizer,
             share_from=share_from,
             dtype=self.dtype_policy,
@@ -193,6 +199,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
                 "weight_quantizer": serialize_quantizer(self.weight_quantizer),
                 "activation_quantizer": serialize_quantizer(self.activation_quantizer),
+                "output_quantizer": serialize_quantizer(self.output_quantizer),
             }
         )
         return config

@@ -27,6 +27,9 @@ class QuantizedDense(keras.layers.Layer):
         bias_initializer: initializer for the bias. Defaults to `"zeros"`.
         input_quantizer: a `Quantizer` template for the input, or `None` (identity).
         kernel_quantizer: a `Quantizer` template for the kernel, or `None` (identity).
+        output_quantizer: a `Quantizer` template for the output before the activation
+            (`x @ kernel + bias`), or `None` (identity): an integer kernel writes an int8
+            output, so a model that is to match its integer export quantizes it too.
         share_from: a `QuantizedDense` whose kernel, bias and kernel quantizer (with its
             learned step: one grid per shared tensor) this layer runs, or `None` to own
             its own. The input quantizer stays this layer's own, so each use of a shared
@@ -50,6 +53,7 @@ class QuantizedDense(keras.layers.Layer):
         bias_initializer="zeros",
         input_quantizer=None,
         kernel_quantizer=None,
+        output_quantizer=None,
         share_from=None,
         **kwargs,
     ):
@@ -60,6 +64,7 @@ class QuantizedDense(keras.layers.Layer):
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.input_quantizer = clone_quantizer(input_quantizer)
+        self.output_quantizer = clone_quantizer(output_quantizer)
         self.share_from = share_from
         self.kernel_quantizer = (
             clone_quantizer(kernel_quantizer) if share_from is None else share_from.kernel_quantizer
@@ -68,6 +73,8 @@ class QuantizedDense(keras.layers.Layer):
 
     def build(self, input_shape):
         self.input_quantizer_weights = self.input_quantizer.build(input_shape, "input", self)
+        output_shape = (*input_shape[:-1], self.units)
+        self.output_quantizer_weights = self.output_quantizer.build(output_shape, "output", self)
         if self.share_from is not None:
             if not self.share_from.built:
                 self.share_from.build(input_shape)
@@ -105,6 +112,7 @@ class QuantizedDense(keras.layers.Layer):
         y = _matmul_last_axis(x, kernel)
         if self.bias is not None:
             y = y + self.bias
+        y = self.output_quantizer(y, training, self.output_quantizer_weights)
         return self._activation_fn(y)
 
     def compute_output_shape(self, input_shape):
@@ -121,6 +129,7 @@ class QuantizedDense(keras.layers.Layer):
                 "bias_initializer": keras.initializers.serialize(self.bias_initializer),
                 "input_quantizer": serialize_quantizer(self.input_quantizer),
                 "kernel_quantizer": serialize_quantizer(self.kernel_quantizer),
+                "output_quantizer": serialize_quantizer(self.output_quantizer),
             }
         )
         return config

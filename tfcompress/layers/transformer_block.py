@@ -36,6 +36,8 @@ class TransformerBlock(keras.layers.Layer):
         weight_quantizer: a `Quantizer` template for every projection kernel, or `None`.
         activation_quantizer: a `Quantizer` template for every projection input and
             both attention matmuls, or `None`.
+        output_quantizer: a `Quantizer` template for the outputs of the attention
+            output, intermediate and output projections, or `None`.
         share_from: a `TransformerBlock` whose variables this block runs, or `None`
             to own its own. Not serialized.
         swap_query_key: bool, with `share_from`: swap its query and key projections.
@@ -64,6 +66,7 @@ class TransformerBlock(keras.layers.Layer):
         kernel_initializer="glorot_uniform",
         weight_quantizer=None,
         activation_quantizer=None,
+        output_quantizer=None,
         share_from=None,
         swap_query_key=False,
         **kwargs,
@@ -79,6 +82,7 @@ class TransformerBlock(keras.layers.Layer):
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.weight_quantizer = clone_quantizer(weight_quantizer)
         self.activation_quantizer = clone_quantizer(activation_quantizer)
+        self.output_quantizer = clone_quantizer(output_quantizer)
         self.share_from = share_from
         self.swap_query_key = bool(swap_query_key)
         self.attention_dropout_layer = keras.layers.Dropout(
@@ -92,6 +96,7 @@ class TransformerBlock(keras.layers.Layer):
             kernel_initializer=fresh_initializer(self.kernel_initializer),
             weight_quantizer=self.weight_quantizer,
             activation_quantizer=self.activation_quantizer,
+            output_quantizer=self.output_quantizer,
             share_from=None if share_from is None else share_from.attention,
             swap_query_key=self.swap_query_key,
             dtype=self.dtype_policy,
@@ -128,6 +133,7 @@ class TransformerBlock(keras.layers.Layer):
             kernel_initializer=fresh_initializer(self.kernel_initializer),
             input_quantizer=self.activation_quantizer,
             kernel_quantizer=self.weight_quantizer,
+            output_quantizer=self.output_quantizer,
             share_from=share_from,
             dtype=self.dtype_policy,
             name=name,
@@ -172,6 +178,7 @@ class TransformerBlock(keras.layers.Layer):
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
                 "weight_quantizer": serialize_quantizer(self.weight_quantizer),
                 "activation_quantizer": serialize_quantizer(self.activation_quantizer),
+                "output_quantizer": serialize_quantizer(self.output_quantizer),
             }
         )
         return config

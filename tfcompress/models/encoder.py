@@ -39,6 +39,9 @@ class Encoder(keras.layers.Layer):
         activation_quantizer: a `Quantizer` template for every transformer
             projection input and both attention matmuls, or `None`.
         embedding_quantizer: a `Quantizer` template for the word table, or `None`.
+        output_quantizer: a `Quantizer` template for the outputs of the projections
+            whose outputs feed float ops (attention output, intermediate, output), or
+            `None`: what an integer export writes as int8 there.
         **kwargs: base layer arguments such as `name` and `dtype` (for example
             `dtype="mixed_bfloat16"`: every sublayer takes the encoder's policy).
 
@@ -66,6 +69,7 @@ class Encoder(keras.layers.Layer):
         weight_quantizer=None,
         activation_quantizer=None,
         embedding_quantizer=None,
+        output_quantizer=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -75,6 +79,7 @@ class Encoder(keras.layers.Layer):
         self.weight_quantizer = clone_quantizer(weight_quantizer)
         self.activation_quantizer = clone_quantizer(activation_quantizer)
         self.embedding_quantizer = clone_quantizer(embedding_quantizer)
+        self.output_quantizer = clone_quantizer(output_quantizer)
         initializer = keras.initializers.TruncatedNormal(stddev=config.initializer_range)
         self.embeddings = BertEmbeddings(
             config.vocab_size,
@@ -116,6 +121,7 @@ class Encoder(keras.layers.Layer):
             kernel_initializer=initializer,
             weight_quantizer=self.weight_quantizer,
             activation_quantizer=self.activation_quantizer,
+            output_quantizer=self.output_quantizer,
             share_from=share_from,
             swap_query_key=swap_query_key,
             dtype=self.dtype_policy,
@@ -196,6 +202,7 @@ class Encoder(keras.layers.Layer):
                 "weight_quantizer": serialize_quantizer(self.weight_quantizer),
                 "activation_quantizer": serialize_quantizer(self.activation_quantizer),
                 "embedding_quantizer": serialize_quantizer(self.embedding_quantizer),
+                "output_quantizer": serialize_quantizer(self.output_quantizer),
             }
         )
         return config

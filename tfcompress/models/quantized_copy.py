@@ -104,7 +104,8 @@ def quantized_copy(model, scheme, per_channel=False, init=None):
     always has one step).
 
     Quantized: every transformer projection kernel (`scheme.weight_bits`) and input, both
-    attention matmuls' operands (`activation_bits`) and the word table (`embedding_bits`).
+    attention matmuls' operands, the outputs of the projections that feed float ops
+    (`activation_bits`) and the word table (`embedding_bits`).
     Position and segment tables, biases, LayerNorms, softmax, pooler and head stay float.
     The copy holds `model`'s weights; its steps start at `init`'s constant clips (call
     `initialize_steps` for Algorithm 1).
@@ -117,7 +118,12 @@ def quantized_copy(model, scheme, per_channel=False, init=None):
         )
     already = [
         name
-        for name in ("weight_quantizer", "activation_quantizer", "embedding_quantizer")
+        for name in (
+            "weight_quantizer",
+            "activation_quantizer",
+            "embedding_quantizer",
+            "output_quantizer",
+        )
         if not getattr(encoder, name).is_identity
     ]
     if already:
@@ -145,14 +151,18 @@ def _quantizers(scheme, per_channel, init):
             bits, "weight", per_channel=per_channel, initial_step=init.weight_clip / qp
         )
 
-    activation_qp = 2 ** (scheme.activation_bits - 1) - 1
+    def activation():
+        qp = 2 ** (scheme.activation_bits - 1) - 1
+        return LsqQuantizer(scheme.activation_bits, initial_step=init.activation_clip / qp)
+
     return {
         "weight_quantizer": weight(scheme.weight_bits, per_channel),
         # TFLite's GATHER reads an int8 table at one scale: the word table has one step.
         "embedding_quantizer": weight(scheme.embedding_bits, per_channel=False),
-        "activation_quantizer": LsqQuantizer(
-            scheme.activation_bits, initial_step=init.activation_clip / activation_qp
-        ),
+        "activation_quantizer": activation(),
+        # Integer kernels write int8 outputs; quantizing them here too keeps the export's
+        # attention-output, intermediate and output FCs on grids the model trained with.
+        "output_quantizer": activation(),
     }
 
 
