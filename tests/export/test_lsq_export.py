@@ -1,5 +1,6 @@
 """`qat` export of LSQ models: the learned steps are the TFLite scales, the codes the trained ones."""
 
+import keras
 import numpy as np
 import pytest
 from tensorflow.lite.tools import flatbuffer_utils
@@ -16,6 +17,7 @@ from tfcompress.models.quantized_copy import (
 
 
 def _trained_lsq_model(scheme, per_channel=False, plan=None):
+    keras.utils.set_random_seed(3)
     rng = np.random.default_rng(3)
     float_model = train_briefly(build_tiny_classifier(plan))
     model = quantized_copy(float_model, QuantizationScheme.parse(scheme), per_channel)
