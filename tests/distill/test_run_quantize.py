@@ -172,3 +172,9 @@ def test_an_already_quantized_model_is_refused(tmp_path):
     model = quantized_copy(build_tiny_classifier(), QuantizationScheme.parse("8-8-8"))
     with pytest.raises(ConfigError, match="already quantized"):
         quantized_copy(model, QuantizationScheme.parse("4-4-8"))
+
+
+def test_a_model_without_quantizer_slots_is_refused():
+    plain = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    with pytest.raises(ConfigError, match="no quantizer slots"):
+        quantized_copy(plain, QuantizationScheme.parse("8-8-8"))

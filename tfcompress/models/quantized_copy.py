@@ -199,6 +199,29 @@ def lsq_steps(model):
     }
 
 
+def float_copy_on_grid(model):
+    """A float copy of the LSQ model `model` (no quantizers) whose quantized weights hold their
+    trained grid values k·s: the model a weight-only low-bit format should store."""
+    encoder = model.encoder
+    float_encoder = Encoder(encoder.config, dtype=encoder.dtype_policy, name=encoder.name)
+    head = type(model.head).from_config(model.head.get_config())
+    copy = TaskModel(float_encoder, head, model.sequence_length, name=model.name)
+    targets = {variable.path: variable for variable in copy.weights}
+    for variable in model.weights:
+        if variable.path in targets:
+            targets[variable.path].assign(variable)
+    for layer in model._flatten_layers(include_self=False):
+        for quantizer, tensor in _quantized_tensors(layer):
+            if isinstance(quantizer, LsqQuantizer):
+                weights = (
+                    layer.kernel_quantizer_weights
+                    if tensor.name == "kernel"
+                    else (layer.embedding_quantizer_weights)
+                )
+                targets[tensor.path].assign(quantizer(tensor, True, weights))
+    return copy
+
+
 def lsq_weight_grids(model):
     """[(codes (out, in), steps (out,))] of every owned LSQ kernel: the int8 tensors an
     integer export must hold (TFLite stores FC weights transposed, one scale per row)."""
