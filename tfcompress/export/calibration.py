@@ -152,15 +152,18 @@ def _matching_grid(weights, scales, grids):
     return None
 
 
-def float_input_fcs(calibrated: bytes) -> list[str]:
-    """Names of the FCs that read float inputs, when other FCs read fake-quantized (int8)
-    ones: in a model with activation quantizers, those are the layers it trained in float
-    (pooler, task head). A model with weight quantizers only gets none."""
+def float_trained_ops(calibrated: bytes) -> list[str]:
+    """Names of the ops a fake-quantized model trained in float: FCs that read float inputs
+    (pooler, task head) and GATHERs of float tables (position and segment embeddings), when
+    other FCs read fake-quantized (int8) inputs. A model with weight quantizers only, and so
+    no int8 FC inputs, gets none."""
     graph = _Graph(calibrated)
     fcs = graph.fully_connected()
     if not any(graph.is_int8(op.inputs[0]) for op in fcs):
         return []
-    return [graph.name(op.outputs[0]) for op in fcs if not graph.is_int8(op.inputs[0])]
+    float_fcs = [op for op in fcs if not graph.is_int8(op.inputs[0])]
+    float_gathers = [op for op in graph.ops("GATHER") if not graph.is_int8(op.inputs[0])]
+    return [graph.name(op.outputs[0]) for op in float_fcs + float_gathers]
 
 
 def _int8_weight_groups(graph):
@@ -192,7 +195,9 @@ def _grid_step(values, levels=127, tolerance=1e-3):
     The smallest magnitude is d·s for some code d ≥ 1 (a small matrix on a low-bit grid may
     hold no ±1 codes), so s is tried as that magnitude over d = 1, 2, ...
     """
-    magnitudes = np.abs(values[values != 0])
+    magnitudes = np.abs(values)
+    # A zero code can come back from FakeQuant as ±1e-9 (q·s + nudged min): not a grid point.
+    magnitudes = magnitudes[magnitudes > 1e-6 * magnitudes.max()] if magnitudes.size else magnitudes
     if magnitudes.size == 0:
         return None
     smallest = float(magnitudes.min())
@@ -253,8 +258,11 @@ class _Graph:
     def name(self, index):
         return self.subgraph.tensors[index].name.decode()
 
+    def ops(self, name):
+        return [op for op in self.subgraph.operators if self._op_name(op) == name]
+
     def fully_connected(self):
-        return [op for op in self.subgraph.operators if self._op_name(op) == "FULLY_CONNECTED"]
+        return self.ops("FULLY_CONNECTED")
 
     def float_weight_fcs(self):
         return [op for op in self.fully_connected() if self._is_float_constant(op.inputs[1])]

@@ -144,9 +144,9 @@ def convert(
             )
             return _quantize(calibrated, islands)
         # qat: the ranges and weight grids its fake-quant ops learned stay as they are, and
-        # what the model kept float (pooler, head) stays float.
-        log["float_fcs"] = calibration.float_input_fcs(calibrated)
-        quantized = _quantize(calibrated, islands, log["float_fcs"])
+        # what the model kept float (pooler, head, position and segment tables) stays float.
+        log["float_trained_ops"] = calibration.float_trained_ops(calibrated)
+        quantized = _quantize(calibrated, islands, log["float_trained_ops"])
         quantized, log["trained_weight_grids"] = calibration.keep_trained_weight_grids(
             quantized, calibrated
         )
