@@ -50,6 +50,19 @@ def _int8_tensors(content, op_name, input_index):
     return found
 
 
+def _requantized_quantizes(content):
+    """QUANTIZE ops that read another QUANTIZE's output (a second rounding)."""
+    model = flatbuffer_utils.convert_bytearray_to_object(content)
+    subgraph = model.subgraphs[0]
+    quantizes = [
+        op
+        for op in subgraph.operators
+        if flatbuffer_utils.opcode_to_name(model, op.opcodeIndex) == "QUANTIZE"
+    ]
+    produced = {index for op in quantizes for index in op.outputs}
+    return [op for op in quantizes if op.inputs[0] in produced]
+
+
 def _fc_scales(content, side):
     """Scales of every int8 FC's input (`side` "inputs") or output ("outputs"); the number
     of FCs left in float."""
@@ -96,7 +109,11 @@ def test_qat_export_holds_the_trained_codes_and_the_learned_steps(
 ):
     model = _trained_lsq_model(scheme, per_channel, plan)
     calibration, verification = export_data
-    content = convert(model, "qat", representative_inputs=calibration)
+    log = {}
+    content = convert(model, "qat", representative_inputs=calibration, calibration_log=log)
+    # Softmax outputs are quantized once, at the probability step the model learned.
+    assert len(log["quantized_once"]) == len(model.encoder.executed_blocks)
+    assert not _requantized_quantizes(content)
     encoder = model.encoder
 
     kernels = _int8_tensors(content, "FULLY_CONNECTED", 1)

@@ -152,6 +152,31 @@ def _matching_grid(weights, scales, grids):
     return None
 
 
+def quantize_once(quantized: bytes) -> tuple[bytes, list[str]]:
+    """Fold float → QUANTIZE(a) → QUANTIZE(b) into one QUANTIZE(b).
+
+    The converter quantizes a float island's output at its calibrated range and then
+    requantizes it to the range a fake-quant op gave the next tensor (softmax → attention
+    probabilities, for example): two roundings where the model trained with one. Returns
+    the model and the names of the tensors now quantized once.
+    """
+    graph = _Graph(quantized)
+    folded = []
+    for first in graph.ops("QUANTIZE"):
+        source, middle = first.inputs[0], first.outputs[0]
+        users = graph.users(middle)
+        if graph.is_int8(source) or middle in graph.subgraph.outputs or len(users) != 1:
+            continue
+        (second,) = users
+        if graph._op_name(second) != "QUANTIZE":
+            continue
+        # The first QUANTIZE now writes the second's output (and its scale) directly.
+        first.outputs = list(second.outputs)
+        graph.subgraph.operators.remove(second)
+        folded.append(graph.name(second.outputs[0]))
+    return graph.serialize(), folded
+
+
 def float_trained_ops(calibrated: bytes) -> list[str]:
     """Names of the ops a fake-quantized model trained in float: FCs that read float inputs
     (pooler, task head) and GATHERs of float tables (position and segment embeddings), when
@@ -340,6 +365,9 @@ class _Graph:
             and self.model.buffers[tensor.buffer].data is None
             and index not in outputs
         ]
+
+    def users(self, index):
+        return [op for op in self.subgraph.operators if index in op.inputs]
 
     def feeds_only(self, index, op_names):
         users = [self._op_name(op) for op in self.subgraph.operators if index in op.inputs]

@@ -150,6 +150,7 @@ def convert(
         quantized, log["trained_weight_grids"] = calibration.keep_trained_weight_grids(
             quantized, calibrated
         )
+        quantized, log["quantized_once"] = calibration.quantize_once(quantized)
         grids = known_weight_grids(model) if _is_keras(model) else []
         quantized, log["learned_step_grids"] = calibration.snap_to_known_grids(quantized, grids)
         return quantized
