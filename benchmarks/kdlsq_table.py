@@ -50,7 +50,9 @@ def _row(run, runs):
         record.update(
             tflite_mb=round(report["size_bytes"] / 2**20, 2),
             agreement=report["parity"]["argmax_agreement"],
-            tflite_eval=report["accuracy"],
+            # A failed parity check writes no task metrics (the report says why).
+            tflite_eval=report.get("accuracy"),
+            parity_passed=report["parity"]["passed"],
             verified_examples=report["parity"]["examples"],
             p50_ms=_p50_ms(run / "export" / "qat.tflite", runs),
         )
@@ -76,7 +78,7 @@ def _markdown(dataset, records):
             r["init"],
             _score(r["eval_before_training"]),
             _score(r["eval"]),
-            _score(r["tflite_eval"]) if exported else "–",
+            _score(r["tflite_eval"]) if exported and r["tflite_eval"] else "–",
             " / ".join(f"{v:.4f}" for v in r["agreement"].values()) if exported else "–",
             f"{r['tflite_mb']:.2f}" if exported else "–",
             f"{r['packed_mb']:.2f}",

@@ -6,7 +6,7 @@ import math
 import keras
 from keras import ops
 
-from tfcompress.layers.quantizer import Quantizer
+from tfcompress.layers.quantizer import Quantizer, grid_levels
 
 LSQ_KINDS = ("weight", "activation")
 
@@ -88,10 +88,7 @@ class LsqQuantizer(Quantizer):
     @property
     def levels(self):
         """(Qn, Qp): how many steps below and above zero the grid has."""
-        if self.signed:
-            q = 2 ** (self.bits - 1) - 1
-            return q, q
-        return 0, 2**self.bits - 1
+        return grid_levels(self.bits, self.signed)
 
     def unsigned(self):
         return LsqQuantizer.from_config({**self.get_config(), "signed": False})

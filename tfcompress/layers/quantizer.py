@@ -69,6 +69,15 @@ class Quantizer:
         return f"{type(self).__name__}({args})"
 
 
+def grid_levels(bits, signed):
+    """(Qn, Qp) of a `bits`-wide grid: narrow symmetric 2^(bits-1) - 1 each way (TFLite's
+    int8 weight range) when signed, else [0, 2^bits - 1]."""
+    if signed:
+        q = 2 ** (bits - 1) - 1
+        return q, q
+    return 0, 2**bits - 1
+
+
 def clone_quantizer(template):
     """A fresh quantizer for one slot: identity when no template is given."""
     if template is None:

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from tfcompress.layers.quantizer import Quantizer
+from tfcompress.layers.quantizer import Quantizer, grid_levels
 
 
 @keras.saving.register_keras_serializable(package="tfcompress")
@@ -45,10 +45,7 @@ class UniformQuantizer(Quantizer):
     @property
     def levels(self):
         """(Qn, Qp): how many steps below and above zero the grid has."""
-        if self.signed:
-            q = 2 ** (self.bits - 1) - 1
-            return q, q
-        return 0, 2**self.bits - 1
+        return grid_levels(self.bits, self.signed)
 
     def __call__(self, x, training, weights):
         if not training and keras.backend.backend() == "tensorflow":
