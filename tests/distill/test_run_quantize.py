@@ -178,3 +178,18 @@ def test_a_model_without_quantizer_slots_is_refused():
     plain = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
     with pytest.raises(ConfigError, match="no quantizer slots"):
         quantized_copy(plain, QuantizationScheme.parse("8-8-8"))
+
+
+@pytest.mark.parametrize(
+    "method, terms",
+    [
+        ("lsq", {"ground_truth"}),
+        ("lsq_kd", {"soft_targets", "hidden", "attention", "embedding"}),
+        ("lsq_kd_gt", {"ground_truth", "soft_targets", "hidden", "attention", "embedding"}),
+    ],
+)
+def test_each_method_trains_on_exactly_its_loss_terms(method, terms):
+    config = quantize_config_from_dict({"source": "x", "output_dir": "y", "method": method})
+    weights = config.distillation_config
+    names = ("ground_truth", "soft_targets", "hidden", "attention", "embedding")
+    assert {name for name in names if getattr(weights, name)} == terms

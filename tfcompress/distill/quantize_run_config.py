@@ -12,7 +12,7 @@ from tfcompress.models.quantized_copy import QuantizationScheme, StepInitializat
 # the float teacher's hidden states, attention scores and logits; +Lgt adds the labels back.
 _KD_TERMS = {"soft_targets": 1.0, "hidden": 1.0, "attention": 1.0, "embedding": 1.0}
 METHODS = {
-    "lsq": {"ground_truth": 1.0},
+    "lsq": {"ground_truth": 1.0, "soft_targets": 0.0},
     "lsq_kd": {"ground_truth": 0.0, **_KD_TERMS},
     "lsq_kd_gt": {"ground_truth": 1.0, **_KD_TERMS},
 }
