@@ -210,15 +210,8 @@ def float_copy_on_grid(model):
     for variable in model.weights:
         if variable.path in targets:
             targets[variable.path].assign(variable)
-    for layer in model._flatten_layers(include_self=False):
-        for quantizer, tensor in _quantized_tensors(layer):
-            if isinstance(quantizer, LsqQuantizer):
-                weights = (
-                    layer.kernel_quantizer_weights
-                    if tensor.name == "kernel"
-                    else (layer.embedding_quantizer_weights)
-                )
-                targets[tensor.path].assign(quantizer(tensor, True, weights))
+    for quantizer, tensor, weights in _lsq_slots(model):
+        targets[tensor.path].assign(quantizer(tensor, True, weights))
     return copy
 
 
@@ -226,38 +219,43 @@ def lsq_weight_grids(model):
     """[(codes (out, in), steps (out,))] of every owned LSQ kernel: the int8 tensors an
     integer export must hold (TFLite stores FC weights transposed, one scale per row)."""
     grids = []
-    for layer in model._flatten_layers(include_self=False):
-        for quantizer, tensor in _quantized_tensors(layer):
-            if not isinstance(quantizer, LsqQuantizer) or tensor.name != "kernel":
-                continue
-            step = np.abs(np.asarray(layer.kernel_quantizer_weights["step"], np.float64))
-            step = np.maximum(step, 1e-8)
-            qn, qp = quantizer.levels
-            codes = np.clip(np.round(np.asarray(tensor, np.float64) / step), -qn, qp)
-            grids.append((codes.T, np.broadcast_to(step, (codes.shape[1],)).copy()))
+    for quantizer, tensor, weights in _lsq_slots(model):
+        if tensor.name != "kernel":  # the word table is a GATHER, not an FC
+            continue
+        step = np.maximum(np.abs(np.asarray(weights["step"], np.float64)), 1e-8)
+        qn, qp = quantizer.levels
+        codes = np.clip(np.round(np.asarray(tensor, np.float64) / step), -qn, qp)
+        grids.append((codes.T, np.broadcast_to(step, (codes.shape[1],)).copy()))
     return grids
 
 
 def packed_size_bytes(model):
     """Bytes of the weights stored at their bit widths: each quantized tensor at its grid's
     bits, everything else (biases, LayerNorms, position tables, head) at 32 and the steps too."""
-    bits_of = {}
-    for layer in model._flatten_layers(include_self=False):
-        for slot, tensor in _quantized_tensors(layer):
-            if isinstance(slot, LsqQuantizer):
-                bits_of[tensor.path] = slot.bits
+    bits_of = {tensor.path: quantizer.bits for quantizer, tensor, _ in _lsq_slots(model)}
     total_bits = sum(
         int(np.prod(v.shape)) * bits_of.get(v.path, 32) for v in _unique(model.weights)
     )
     return total_bits // 8
 
 
-def _quantized_tensors(layer):
-    if hasattr(layer, "kernel_quantizer") and getattr(layer, "share_from", None) is None:
-        if hasattr(layer, "kernel") and layer.built:
-            yield layer.kernel_quantizer, layer.kernel
-    if hasattr(layer, "embedding_quantizer") and hasattr(layer, "word_embeddings"):
-        yield layer.embedding_quantizer, layer.word_embeddings
+def _lsq_slots(model):
+    """(quantizer, tensor, quantizer weights) of every weight `model` owns and LSQ-quantizes
+    (SPS views own none: a shared kernel comes once)."""
+    for layer in model._flatten_layers(include_self=False):
+        slots = []
+        if hasattr(layer, "kernel_quantizer") and getattr(layer, "share_from", None) is None:
+            if layer.built:
+                slots.append((layer.kernel_quantizer, layer.kernel, layer.kernel_quantizer_weights))
+        if hasattr(layer, "embedding_quantizer") and hasattr(layer, "word_embeddings"):
+            slots.append(
+                (
+                    layer.embedding_quantizer,
+                    layer.word_embeddings,
+                    layer.embedding_quantizer_weights,
+                )
+            )
+        yield from (slot for slot in slots if isinstance(slot[0], LsqQuantizer))
 
 
 def _unique(variables):
