@@ -108,3 +108,10 @@ def dataclass_from_dict(cls, values, where):
         return cls(**kwargs)
     except ConfigError as e:
         raise ConfigError(f"{where}.{e}") from None
+
+
+def require_positive(config, *keys):
+    """ConfigError naming the first of `keys` whose value on `config` is not > 0."""
+    for key in keys:
+        if getattr(config, key) <= 0:
+            raise ConfigError(f"{key}: must be positive, got {getattr(config, key)}")

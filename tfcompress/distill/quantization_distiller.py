@@ -45,9 +45,10 @@ class QuantizationDistiller(Distiller):
         super().compile(optimizer=optimizer, **kwargs)
         self.weight_step_optimizer = weight_step_optimizer
         self.activation_step_optimizer = activation_step_optimizer
-        groups = self._groups(self.trainable_variables)
-        for name, optimizer in self._optimizers().items():
-            optimizer.build(groups[name])
+        for name, group_optimizer in self._optimizers().items():
+            group_optimizer.build(
+                [v for v in self.trainable_variables if variable_group(v) == name]
+            )
 
     def _optimizers(self):
         return {
@@ -56,16 +57,12 @@ class QuantizationDistiller(Distiller):
             "activation_steps": self.activation_step_optimizer,
         }
 
-    @staticmethod
-    def _groups(variables, gradients=None):
-        groups = {name: [] for name in VARIABLE_GROUPS}
-        pairs = zip(gradients, variables, strict=True) if gradients is not None else variables
-        for item in pairs:
-            variable = item[1] if gradients is not None else item
-            groups[variable_group(variable)].append(item)
-        return groups
-
     def apply_update(self, gradients, variables):
-        for name, pairs in self._groups(variables, gradients).items():
+        for name, group_optimizer in self._optimizers().items():
+            pairs = [
+                (g, v)
+                for g, v in zip(gradients, variables, strict=True)
+                if variable_group(v) == name
+            ]
             if pairs:
-                self._optimizers()[name].apply([g for g, _ in pairs], [v for _, v in pairs])
+                group_optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])

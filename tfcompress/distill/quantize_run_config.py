@@ -3,7 +3,12 @@
 import dataclasses
 from pathlib import Path
 
-from tfcompress.config_loading import dataclass_from_dict, read_yaml, resolve_path
+from tfcompress.config_loading import (
+    dataclass_from_dict,
+    read_yaml,
+    require_positive,
+    resolve_path,
+)
 from tfcompress.distill.distillation_config import DistillationConfig
 from tfcompress.errors import ConfigError
 from tfcompress.models.quantized_copy import QuantizationScheme, StepInitialization
@@ -71,11 +76,9 @@ class QuantizeTrainingConfig:
     eval_batch_size: int = 64
 
     def __post_init__(self):
-        for key in ("epochs", "batch_size", "eval_batch_size"):
-            if getattr(self, key) <= 0:
-                raise ConfigError(f"{key}: must be positive, got {getattr(self, key)}")
-        if self.steps_per_epoch is not None and self.steps_per_epoch <= 0:
-            raise ConfigError(f"steps_per_epoch: must be positive, got {self.steps_per_epoch}")
+        require_positive(self, "epochs", "batch_size", "eval_batch_size")
+        if self.steps_per_epoch is not None:
+            require_positive(self, "steps_per_epoch")
         for key in ("learning_rate", "weight_step_learning_rate", "activation_step_learning_rate"):
             if not 0 <= getattr(self, key) < 1:
                 raise ConfigError(f"{key}: must be in [0, 1), got {getattr(self, key)}")

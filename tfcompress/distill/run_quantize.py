@@ -17,6 +17,7 @@ from tfcompress.run_directory import RunDirectory
 from tfcompress.tasks import FinishedRun, TaskRuntime
 from tfcompress.tasks.data_config import DataConfig
 from tfcompress.training.engine import (
+    bert_adamw,
     default_verbosity,
     epoch_steps,
     fit_in_run,
@@ -35,12 +36,7 @@ def linear_decay(learning_rate, total_steps):
 def make_optimizers(training, total_steps):
     """(weights, weight steps, activation steps): AdamW on the weights (no decay on biases
     and LayerNorms), Adam without weight decay on the steps."""
-    weights = keras.optimizers.AdamW(
-        linear_decay(training.learning_rate, total_steps),
-        weight_decay=training.weight_decay,
-        epsilon=1e-6,
-    )
-    weights.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+    weights = bert_adamw(linear_decay(training.learning_rate, total_steps), training.weight_decay)
     weight_steps = keras.optimizers.Adam(
         linear_decay(training.weight_step_learning_rate, total_steps)
     )

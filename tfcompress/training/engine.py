@@ -20,10 +20,14 @@ def make_optimizer(t, total_steps, clip_norm=1.0):
         warmup_target=t.learning_rate if warmup else None,
         warmup_steps=warmup,
     )
+    return bert_adamw(schedule, t.weight_decay, clip_norm)
+
+
+def bert_adamw(schedule, weight_decay, clip_norm=None):
+    """AdamW as BERT fine-tuning uses it: no weight decay on biases and LayerNorm parameters."""
     optimizer = keras.optimizers.AdamW(
-        schedule, weight_decay=t.weight_decay, epsilon=1e-6, global_clipnorm=clip_norm
+        schedule, weight_decay=weight_decay, epsilon=1e-6, global_clipnorm=clip_norm
     )
-    # BERT practice: no weight decay on biases and LayerNorm parameters.
     optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
     return optimizer
 

@@ -4,7 +4,12 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from tfcompress.config_loading import dataclass_from_dict, read_yaml, resolve_path
+from tfcompress.config_loading import (
+    dataclass_from_dict,
+    read_yaml,
+    require_positive,
+    resolve_path,
+)
 from tfcompress.data.vocabulary import DEFAULT_RESERVED_TOKENS, ascii_tokens
 from tfcompress.errors import ConfigError
 from tfcompress.models.encoder_config import POOLING_MODES
@@ -79,9 +84,7 @@ class TrainingConfig:
     eval_batch_size: int = 64
 
     def __post_init__(self):
-        for key in ("epochs", "batch_size", "eval_batch_size"):
-            if getattr(self, key) <= 0:
-                raise ConfigError(f"{key}: must be positive, got {getattr(self, key)}")
+        require_positive(self, "epochs", "batch_size", "eval_batch_size")
         if not 0 < self.learning_rate < 1:
             raise ConfigError(f"learning_rate: must be in (0, 1), got {self.learning_rate}")
         if not 0 <= self.warmup_ratio < 1:
