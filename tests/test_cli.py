@@ -159,10 +159,10 @@ def test_overwrite_refuses_a_directory_that_is_not_a_run(tmp_path, capsys):
 
 
 def test_checkpoint_vocab_size_mismatch(tmp_path, capsys, tiny_config):
-    from tests.models.test_hf_checkpoint import _write_tiny_checkpoint
+    from tests.models.helpers import write_tiny_checkpoint
 
     ckpt = tmp_path / "ckpt"
-    _write_tiny_checkpoint(ckpt, tiny_config)  # config says 50 tokens, vocab.txt has 4
+    write_tiny_checkpoint(ckpt, tiny_config)  # config says 50 tokens, vocab.txt has 4
     values = tiny_values(tmp_path / "r")
     values["model"] = {"checkpoint": str(ckpt), "sequence_length": 16}
     code, err = _run_cli(capsys, "finetune", "--config", _config_file(tmp_path, values))

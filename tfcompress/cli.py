@@ -73,6 +73,48 @@ def cmd_quantize(args):
     _run_recipe(args, load_quantize_config, run_quantize)
 
 
+def cmd_pretrain(args):
+    from rich.console import Console
+    from rich.table import Table
+
+    from tfcompress.distill.pretrain_run_config import load_pretrain_config
+    from tfcompress.distill.run_pretrain import run_pretrain
+
+    overrides = _parse_overrides(args.set)
+    if args.output_dir:
+        overrides["output_dir"] = args.output_dir
+    config = load_pretrain_config(args.config, overrides)
+    summary = run_pretrain(config, overwrite=args.overwrite)
+    table = Table(title=f"pretrain ({summary['stage']}): {args.config}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in summary["eval"].items():
+        table.add_row(f"held-out {name}", f"{value:.4f}")
+    train = summary["train"]
+    table.add_row("steps (this session)", f"{train['steps_this_session']:,}")
+    table.add_row("sequences (this session)", f"{train['sequences_this_session']:,}")
+    table.add_row("train wall time (s)", f"{train['wall_time_s']:.1f}")
+    table.add_row("encoder parameters", f"{summary['model']['encoder_parameters']:,}")
+    console = Console()
+    console.print(table)
+    console.print(f"run directory: {config.output_dir} (config.yaml, metrics.json, model.keras)")
+
+
+def cmd_vocab(args):
+    from tfcompress.data.vocabulary import learn_vocabulary_from_files, vocabulary_overlap
+
+    tokens = learn_vocabulary_from_files(
+        args.corpus, args.size, args.output, max_lines=args.max_lines, lower_case=not args.cased
+    )
+    print(f"wrote {args.output}: {len(tokens):,} tokens (asked for {args.size:,})")
+    if args.compare:
+        shared, other = vocabulary_overlap(tokens, args.compare)
+        print(
+            f"overlap with {args.compare}: {shared:,} of {len(tokens):,} tokens "
+            f"({shared / len(tokens):.1%}) are among its {other:,}"
+        )
+
+
 def cmd_demo(args):
     from rich.console import Console
     from rich.table import Table
@@ -239,6 +281,23 @@ def build_parser():
     )
     _add_run_arguments(quantize)
     quantize.set_defaults(func=cmd_quantize)
+
+    pretrain = sub.add_parser(
+        "pretrain", help="masked-LM pretraining: mixed-vocabulary stage I, stage II or NoKD"
+    )
+    _add_run_arguments(pretrain)
+    pretrain.set_defaults(func=cmd_pretrain)
+
+    vocab = sub.add_parser("vocab", help="learn a WordPiece vocabulary from text files")
+    vocab.add_argument(
+        "--corpus", nargs="+", required=True, help="text files, one paragraph per line"
+    )
+    vocab.add_argument("--size", type=int, default=5000, help="tokens wanted (default 5000)")
+    vocab.add_argument("--output", required=True, help="the vocab.txt to write")
+    vocab.add_argument("--max-lines", type=int, help="read at most this many lines")
+    vocab.add_argument("--cased", action="store_true", help="keep case (default: lower-case)")
+    vocab.add_argument("--compare", help="a vocab.txt to report the overlap with (the teacher's)")
+    vocab.set_defaults(func=cmd_vocab)
 
     demo = sub.add_parser("demo", help="the end-to-end main job on embedded synthetic data")
     demo.add_argument("--output-dir", default="runs/demo")

@@ -5,8 +5,8 @@ from tests.layers.helpers import assert_saved_model_identical
 from tfcompress.models import (
     Encoder,
     MaskedLMModel,
-    build_intent_slot_model,
     TaskModel,
+    build_intent_slot_model,
     build_tagger,
 )
 

@@ -20,3 +20,19 @@ def read_lines(path, what, missing_hint):
         raise DataError(f"{path}: cannot read {what} ({e}); it must be a UTF-8 text file") from None
     lines = [line.removesuffix("\r") for line in text.split("\n")]
     return lines[:-1] if lines and lines[-1] == "" else lines
+
+
+def read_paragraphs(files):
+    """Non-blank lines of corpus files (one paragraph per line); DataError for a file
+    that is missing, unreadable or has no usable line."""
+    paragraphs = []
+    for path in files:
+        lines = [
+            line
+            for line in read_lines(path, "corpus file", "check the corpus paths")
+            if line.strip()
+        ]
+        if not lines:
+            raise DataError(f"{path}: corpus file has no usable line (one paragraph per line)")
+        paragraphs.extend(lines)
+    return paragraphs

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from tfcompress.atomic_write import write_text_atomic
-from tfcompress.data.text_files import read_lines
+from tfcompress.data.text_files import read_lines, read_paragraphs
 from tfcompress.errors import DataError
 
 DEFAULT_RESERVED_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -83,3 +83,21 @@ def read_vocabulary(path: str | os.PathLike) -> list[str]:
     if not tokens:
         raise DataError(f"{path}: vocabulary file is empty; it must list one token per line")
     return tokens
+
+
+def learn_vocabulary_from_files(files, vocab_size, output, max_lines=None, lower_case=True):
+    """Learns a vocabulary from text files (one paragraph per line) and writes it to `output`."""
+    texts = read_paragraphs(files)
+    texts = texts[:max_lines] if max_lines else texts
+    try:
+        tokens = learn_wordpiece_vocabulary(texts, vocab_size, lower_case)
+    except ValueError as e:
+        raise DataError(f"--size: {e}") from None
+    write_vocabulary(output, tokens)
+    return tokens
+
+
+def vocabulary_overlap(tokens, other_path):
+    """(how many of `tokens` the vocabulary at `other_path` also lists, its size)."""
+    other = set(read_vocabulary(other_path))
+    return sum(t in other for t in tokens), len(other)

@@ -37,7 +37,7 @@ class WordPieceTokenizer:
         return tokenizer
 
     def _init(self, vocab: list[str], sequence_length: int, lower_case: bool, source: str) -> None:
-        _check_vocab(vocab, source)
+        check_vocab(vocab, source)
         if sequence_length < 3:
             raise ValueError(
                 f"sequence_length must be >= 3 to hold [CLS] a [SEP], got {sequence_length}"
@@ -188,7 +188,7 @@ def word_level_predictions(pred_ids: np.ndarray, labels: np.ndarray) -> list[lis
     ]
 
 
-def _check_vocab(vocab: list[str], source: str) -> None:
+def check_vocab(vocab: list[str], source: str) -> None:
     if not vocab:
         raise DataError(f"{source}: vocabulary is empty; it must list one token per line")
     missing = [t for t in SPECIAL_TOKENS if t not in vocab]

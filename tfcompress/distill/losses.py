@@ -91,3 +91,36 @@ def attention_score_mse(student_scores, teacher_scores, mask=None):
     per_row = ops.sum(squared * keys[:, None, None, :], axis=3)  # [B, heads, S]
     real_keys = ops.maximum(ops.sum(keys, axis=1), 1.0)[:, None]
     return _masked_mean(ops.mean(per_row, axis=1) / real_keys, mask)
+
+
+def split_vocabulary_nll(logits, labels, first_vocab_size):
+    """Per-position negative log-likelihood under the softmax of the label's own vocabulary
+    (Zhao et al. eq. 1), and whether the prediction within that vocabulary is right.
+
+    `logits` [B, P, V1 + V2] cover two vocabularies (all of the first, then all of the
+    second); a label below `first_vocab_size` is scored against the first slice only,
+    any other against the second. With `first_vocab_size` 0 (or V2 = 0) this is plain
+    sparse cross-entropy. Returns (nll [B, P], correct [B, P] float).
+    """
+    labels = ops.cast(labels, "int32")
+    logits = ops.cast(logits, "float32")
+    in_second = labels >= first_vocab_size
+    label_logit = ops.squeeze(ops.take_along_axis(logits, labels[..., None], axis=-1), -1)
+    first, second = logits[..., :first_vocab_size], logits[..., first_vocab_size:]
+    if first_vocab_size == 0:
+        log_normalizer = ops.logsumexp(second, axis=-1)
+        prediction = ops.cast(ops.argmax(second, axis=-1), "int32")
+    elif second.shape[-1] == 0:
+        log_normalizer = ops.logsumexp(first, axis=-1)
+        prediction = ops.cast(ops.argmax(first, axis=-1), "int32")
+    else:
+        log_normalizer = ops.where(
+            in_second, ops.logsumexp(second, axis=-1), ops.logsumexp(first, axis=-1)
+        )
+        prediction = ops.where(
+            in_second,
+            ops.cast(ops.argmax(second, axis=-1), "int32") + first_vocab_size,
+            ops.cast(ops.argmax(first, axis=-1), "int32"),
+        )
+    correct = ops.cast(ops.equal(prediction, labels), "float32")
+    return log_normalizer - label_logit, correct

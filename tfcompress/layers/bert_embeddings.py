@@ -15,9 +15,13 @@ class BertEmbeddings(keras.layers.Layer):
 
     When `embedding_dim < hidden_size` the word table is `embedding_dim` wide and
     a trainable affine up-projection (`up`, the `projection` attribute) maps it to
-    the hidden size: factorized embeddings today, and the planned mixed-vocabulary
-    students (not implemented yet) will build on it. With equal widths there is
-    no projection and the layout matches Hugging Face BERT.
+    the hidden size (factorized embeddings). With equal widths there is no
+    projection and the layout matches Hugging Face BERT.
+
+    A second vocabulary (mixed-vocabulary stage I) adds a second word table,
+    `second_embedding_dim` wide, with an affine projection of its own to the hidden
+    size; ids from `vocab_size` on are its rows. `output_table` stacks both (the
+    second projected) for an MLM decoder tied to the two vocabularies.
     Only the word table has a quantizer slot (`embedding_quantizer`); position
     and segment tables stay float, as KDLSQ prescribes.
 
@@ -33,6 +37,9 @@ class BertEmbeddings(keras.layers.Layer):
         initializer: initializer for the three tables and the projection kernel.
             Defaults to `"glorot_uniform"`.
         embedding_quantizer: a `Quantizer` template for the word table, or `None`.
+        second_vocab_size: int or `None`, rows of the second word table.
+            Defaults to `None` (one vocabulary).
+        second_embedding_dim: int or `None`, the second table's width.
         **kwargs: base layer arguments such as `name` and `dtype`.
 
     Example:
@@ -55,6 +62,8 @@ class BertEmbeddings(keras.layers.Layer):
         layer_norm_epsilon=1e-12,
         initializer="glorot_uniform",
         embedding_quantizer=None,
+        second_vocab_size=None,
+        second_embedding_dim=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -67,6 +76,16 @@ class BertEmbeddings(keras.layers.Layer):
         self.layer_norm_epsilon = float(layer_norm_epsilon)
         self.initializer = keras.initializers.get(initializer)
         self.embedding_quantizer = clone_quantizer(embedding_quantizer)
+        self.second_vocab_size = second_vocab_size and int(second_vocab_size)
+        self.second_embedding_dim = second_embedding_dim and int(second_embedding_dim)
+        self.second_projection = None
+        if self.second_vocab_size:
+            self.second_projection = QuantizedDense(
+                self.hidden_size,
+                kernel_initializer=fresh_initializer(self.initializer),
+                dtype=self.dtype_policy,
+                name="second_embedding_projection",
+            )
         self.projection = None
         if self.embedding_dim != self.hidden_size:
             self.projection = QuantizedDense(
@@ -101,6 +120,13 @@ class BertEmbeddings(keras.layers.Layer):
         )
         if self.projection is not None:
             self.projection.build((None, None, self.embedding_dim))
+        if self.second_projection is not None:
+            self.second_word_embeddings = self.add_weight(
+                name="second_word_embeddings",
+                shape=(self.second_vocab_size, self.second_embedding_dim),
+                initializer=fresh_initializer(self.initializer),
+            )
+            self.second_projection.build((None, None, self.second_embedding_dim))
         self.layer_norm.build((None, None, self.hidden_size))
 
     def word_table(self, training=None):
@@ -109,15 +135,39 @@ class BertEmbeddings(keras.layers.Layer):
             self.word_embeddings, training, self.embedding_quantizer_weights
         )
 
+    def output_table(self, training=None):
+        """Every vocabulary's rows at the decoder's width: the word table, then (with a
+        second vocabulary) the second table through its projection."""
+        table = self.word_table(training)
+        if self.second_projection is None:
+            return table
+        second = self.second_projection(self.second_word_embeddings, training=training)
+        return ops.concatenate([table, ops.cast(second, table.dtype)], axis=0)
+
     def call(self, token_ids, segment_ids, training=None):
         seq_len = ops.shape(token_ids)[1]
-        words = _gather_rows(self.word_table(training), token_ids)
-        if self.projection is not None:
-            words = self.projection(words, training=training)
+        if self.second_projection is None:
+            words = self._first_vocab_words(token_ids, training)
+        else:
+            words = self._mixed_vocab_words(token_ids, training)
         positions = ops.expand_dims(self.position_embeddings[:seq_len], 0)
         segments = _gather_rows(self.segment_embeddings, segment_ids)
         embedded = self.layer_norm(words + positions + segments)
         return self.dropout(embedded, training=training)
+
+    def _first_vocab_words(self, token_ids, training):
+        words = _gather_rows(self.word_table(training), token_ids)
+        if self.projection is not None:
+            words = self.projection(words, training=training)
+        return words
+
+    def _mixed_vocab_words(self, token_ids, training):
+        first = self._first_vocab_words(ops.minimum(token_ids, self.vocab_size - 1), training)
+        second_ids = ops.clip(token_ids - self.vocab_size, 0, self.second_vocab_size - 1)
+        second = self.second_projection(
+            _gather_rows(self.second_word_embeddings, second_ids), training=training
+        )
+        return ops.where((token_ids >= self.vocab_size)[..., None], second, first)
 
     def compute_output_shape(self, token_ids_shape, segment_ids_shape=None):
         return tuple(token_ids_shape) + (self.hidden_size,)
@@ -135,6 +185,8 @@ class BertEmbeddings(keras.layers.Layer):
                 "layer_norm_epsilon": self.layer_norm_epsilon,
                 "initializer": keras.initializers.serialize(self.initializer),
                 "embedding_quantizer": serialize_quantizer(self.embedding_quantizer),
+                "second_vocab_size": self.second_vocab_size,
+                "second_embedding_dim": self.second_embedding_dim,
             }
         )
         return config

@@ -15,8 +15,9 @@ class MaskedLMHead(keras.layers.Layer):
     The decoder weights are the word table itself, passed to `call` by the
     owner (so tying survives save/load without the head holding a reference
     to another layer). The transform maps to the table's width, so it works for
-    narrow (factorized) embeddings too, as the planned mixed-vocabulary MLM
-    stages will need; for now there is one vocabulary and one output softmax.
+    narrow (factorized) embeddings too. For two vocabularies the owner passes
+    both tables stacked (`BertEmbeddings.output_table`) and the loss takes each
+    masked token's softmax over its own vocabulary's slice of the logits.
 
     Args:
         vocab_size: int, rows of the word table (logits per masked position).

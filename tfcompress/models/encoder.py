@@ -91,6 +91,8 @@ class Encoder(keras.layers.Layer):
             layer_norm_epsilon=config.layer_norm_epsilon,
             initializer=initializer,
             embedding_quantizer=self.embedding_quantizer,
+            second_vocab_size=config.second_vocab_size,
+            second_embedding_dim=config.second_embedding_dim,
             dtype=self.dtype_policy,
             name="embeddings",
         )

@@ -43,6 +43,12 @@ class EncoderConfig:
         pooling: `"cls"` (BERT: a tanh dense layer on the [CLS] state) or `"mean"`
             (sentence-transformers: the mean of the real tokens' states, no pooler
             variables). Defaults to `"cls"`.
+        second_vocab_size: int or `None`, rows of a second word table (mixed-vocabulary
+            stage I: the student's vocabulary) whose ids follow the first table's:
+            id `vocab_size + i` is its row i. Defaults to `None` (one vocabulary).
+        second_embedding_dim: int, the second table's width (the student's hidden
+            size); a trainable affine projection maps it to `hidden_size`. Required
+            with `second_vocab_size`.
 
     Example:
 
@@ -71,6 +77,8 @@ class EncoderConfig:
     initializer_range: float = 0.02
     layer_plan: list | None = None
     pooling: str = "cls"
+    second_vocab_size: int | None = None
+    second_embedding_dim: int | None = None
 
     def __post_init__(self):
         if self.layer_plan is not None:
@@ -153,6 +161,29 @@ class EncoderConfig:
                 f"pooling: {self.pooling!r} unknown; use one of {', '.join(POOLING_MODES)}"
             )
         self._validate_plan()
+        self._validate_second_vocab()
+
+    @property
+    def total_vocab_size(self):
+        """Rows over both word tables: the size of the id space (and of MLM logits)."""
+        return self.vocab_size + (self.second_vocab_size or 0)
+
+    def _validate_second_vocab(self):
+        if (self.second_vocab_size is None) != (self.second_embedding_dim is None):
+            raise ConfigError(
+                "second_vocab_size: give it together with second_embedding_dim (or neither)"
+            )
+        if self.second_vocab_size is None:
+            return
+        for key in ("second_vocab_size", "second_embedding_dim"):
+            value = getattr(self, key)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ConfigError(f"{key}: must be a positive integer, got {value!r}")
+        if self.embedding_dim not in (None, self.hidden_size):
+            raise ConfigError(
+                "embedding_dim: a second vocabulary needs the first word table at the full "
+                f"hidden size {self.hidden_size}; drop embedding_dim"
+            )
 
     def _validate_plan(self):
         if self.layer_plan is None:

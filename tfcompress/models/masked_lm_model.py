@@ -10,7 +10,9 @@ class MaskedLMModel(keras.Model):
     """Inputs: the encoder's three plus `mask_positions` int [B, P]; output: logits [B, P, V].
 
     The decoder is the encoder's (possibly quantized) word table, so the head
-    adds only the transform, its LayerNorm and an output bias.
+    adds only the transform, its LayerNorm and an output bias. With a second
+    vocabulary (mixed-vocabulary stage I) the logits cover both, first
+    vocabulary first: `[B, P, vocab_size + second_vocab_size]`.
 
     Args:
         encoder: an `Encoder` (or its serialized form); the head follows its
@@ -33,7 +35,7 @@ class MaskedLMModel(keras.Model):
         self.encoder = encoder
         config = encoder.config
         self.mlm_head = MaskedLMHead(
-            config.vocab_size,
+            config.total_vocab_size,
             config.embedding_dim or config.hidden_size,
             hidden_act=config.hidden_act,
             layer_norm_epsilon=config.layer_norm_epsilon,
@@ -42,9 +44,17 @@ class MaskedLMModel(keras.Model):
             name="mlm_head",
         )
 
+    def build(self, input_shape=None):
+        # Shapes come from the config, so save/load rebuilds without data.
+        if not self.encoder.built:
+            self.encoder.build()
+        if not self.mlm_head.built:
+            self.mlm_head.build((None, None, self.encoder.config.hidden_size))
+        self.built = True
+
     def call(self, inputs, training=None):
         sequence = self.encoder(inputs, training=training)["sequence_output"]
-        table = self.encoder.embeddings.word_table(training)
+        table = self.encoder.embeddings.output_table(training)
         return self.mlm_head(sequence, inputs["mask_positions"], table)
 
     def get_config(self):

@@ -24,6 +24,7 @@ from tfcompress.data import (
 from tfcompress.errors import CheckpointError
 from tfcompress.models import build_classifier, build_intent_slot_model, build_tagger
 from tfcompress.models.hf_checkpoint import checkpoint_lower_case, read_hf_config
+from tfcompress.tasks.pretrained_run import PretrainedRun, is_pretrain_run
 
 
 @dataclasses.dataclass
@@ -187,25 +188,35 @@ def _training_texts(train):
     return [" ".join(words) for words in train.words]
 
 
+def hf_checkpoint_tokenizer(checkpoint, sequence_length, lower_case=True):
+    """The tokenizer of a Hugging Face checkpoint folder, checked against its config.json."""
+    config = read_hf_config(checkpoint, sequence_length)
+    path = f"{checkpoint}/vocab.txt"
+    size = len(read_vocabulary(path))
+    if size != config.vocab_size:
+        raise CheckpointError(
+            f"{path} has {size} tokens but config.json says vocab_size "
+            f"{config.vocab_size}; use the vocab.txt that came with the checkpoint"
+        )
+    return WordPieceTokenizer.from_vocab_file(
+        path, sequence_length, checkpoint_lower_case(checkpoint, lower_case)
+    )
+
+
 def _tokenizer(model_config, train):
-    """From the checkpoint's vocab.txt, a given vocab.txt, or a vocabulary learned from `train`."""
+    """From the checkpoint's vocab.txt (a Hugging Face folder or a pretrain run), a given
+    vocab.txt, or a vocabulary learned from `train`."""
     options = {
         "sequence_length": model_config.sequence_length,
         "lower_case": model_config.lower_case,
     }
+    if model_config.checkpoint and is_pretrain_run(model_config.checkpoint):
+        run = PretrainedRun.read(model_config.checkpoint, role="model.checkpoint")
+        return run.tokenizer(model_config.sequence_length)
     if model_config.checkpoint:
-        checkpoint = read_hf_config(model_config.checkpoint, model_config.sequence_length)
-        options["lower_case"] = checkpoint_lower_case(
-            model_config.checkpoint, model_config.lower_case
+        return hf_checkpoint_tokenizer(
+            model_config.checkpoint, model_config.sequence_length, model_config.lower_case
         )
-        path = f"{model_config.checkpoint}/vocab.txt"
-        size = len(read_vocabulary(path))
-        if size != checkpoint.vocab_size:
-            raise CheckpointError(
-                f"{path} has {size} tokens but config.json says vocab_size "
-                f"{checkpoint.vocab_size}; use the vocab.txt that came with the checkpoint"
-            )
-        return WordPieceTokenizer.from_vocab_file(path, **options)
     if model_config.vocab:
         return WordPieceTokenizer.from_vocab_file(model_config.vocab, **options)
     vocab = learn_wordpiece_vocabulary(

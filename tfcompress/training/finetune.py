@@ -7,6 +7,7 @@ import keras
 from tfcompress.models import Encoder, EncoderConfig, load_hf_encoder
 from tfcompress.run_directory import RunDirectory
 from tfcompress.tasks import TaskRuntime
+from tfcompress.tasks.pretrained_run import PretrainedRun, is_pretrain_run
 from tfcompress.training.engine import (
     epoch_steps,
     fit_in_run,
@@ -17,6 +18,9 @@ from tfcompress.training.engine import (
 
 
 def build_encoder(model_config, vocab_size):
+    if model_config.checkpoint and is_pretrain_run(model_config.checkpoint):
+        run = PretrainedRun.read(model_config.checkpoint, role="model.checkpoint")
+        return run.load_encoder(pooling=model_config.pooling)
     if model_config.checkpoint:
         return load_hf_encoder(
             model_config.checkpoint,

@@ -1,0 +1,156 @@
+"""The `tfcompress pretrain` recipe: mixed-vocabulary stage I, stage II, or the NoKD baseline."""
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from tfcompress.config_loading import (
+    dataclass_from_dict,
+    read_yaml,
+    require_positive,
+    resolve_path,
+)
+from tfcompress.data.mlm_examples import MaskingConfig
+from tfcompress.errors import ConfigError
+
+# stage1: the teacher learns the student vocabulary's embeddings through mixed segmentation;
+# stage2: the student starts from those embeddings; nokd: the same student from scratch.
+STAGES = ("stage1", "stage2", "nokd")
+_STUDENT_ENCODER_KEYS = ("hidden_size", "num_layers", "num_heads", "intermediate_size")
+
+
+@dataclasses.dataclass
+class CorpusConfig:
+    """Text files with one paragraph per line; `eval` ones are held out for the masked
+    accuracy reported at the end (`eval_examples` fixed, seeded examples)."""
+
+    train: list
+    eval: list
+    max_paragraphs: int | None = None
+    eval_examples: int = 512
+    lower_case: bool = True
+
+    def __post_init__(self):
+        for key in ("train", "eval"):
+            files = getattr(self, key)
+            if not files or not all(isinstance(f, str) and f for f in files):
+                raise ConfigError(f"{key}: expected a list of corpus file paths, got {files!r}")
+        require_positive(self, "eval_examples")
+        if self.max_paragraphs is not None:
+            require_positive(self, "max_paragraphs")
+
+
+@dataclasses.dataclass
+class TeacherConfig:
+    """Stage I's teacher: a Hugging Face BERT checkpoint folder. `freeze_layers` keeps its
+    transformer blocks fixed (both tables, the projection and the MLM head still train)."""
+
+    checkpoint: str
+    freeze_layers: bool = False
+
+
+@dataclasses.dataclass
+class StudentConfig:
+    """The student: its vocabulary (stage I and NoKD; stage II takes stage I's) and its
+    encoder. Stage I uses `encoder.hidden_size` as the width of the student table."""
+
+    encoder: dict[str, Any]
+    vocab: str | None = None
+
+    def __post_init__(self):
+        missing = [k for k in _STUDENT_ENCODER_KEYS if k not in self.encoder]
+        if missing:
+            raise ConfigError(f"encoder.{missing[0]}: required")
+        for key in ("vocab_size", "embedding_dim", "second_vocab_size", "second_embedding_dim"):
+            if key in self.encoder:
+                raise ConfigError(
+                    f"encoder.{key}: set by the vocabulary (the student's word table is "
+                    "hidden_size wide); remove it"
+                )
+
+
+@dataclasses.dataclass
+class PretrainTrainingConfig:
+    """Steps, not passes: the corpus is an endless stream of freshly masked examples."""
+
+    epochs: int = 10
+    steps_per_epoch: int = 100
+    batch_size: int = 32
+    learning_rate: float = 1e-4
+    warmup_ratio: float = 0.05
+    weight_decay: float = 0.01
+    eval_batch_size: int = 64
+
+    def __post_init__(self):
+        require_positive(self, "epochs", "steps_per_epoch", "batch_size", "eval_batch_size")
+        if not 0 < self.learning_rate < 1:
+            raise ConfigError(f"learning_rate: must be in (0, 1), got {self.learning_rate}")
+        if not 0 <= self.warmup_ratio < 1:
+            raise ConfigError(f"warmup_ratio: must be in [0, 1), got {self.warmup_ratio}")
+
+
+@dataclasses.dataclass
+class PretrainRunConfig:
+    stage: str
+    output_dir: str
+    corpus: CorpusConfig
+    student: StudentConfig
+    teacher: TeacherConfig | None = None
+    stage_one: str | None = None
+    masking: MaskingConfig = dataclasses.field(default_factory=MaskingConfig)
+    training: PretrainTrainingConfig = dataclasses.field(default_factory=PretrainTrainingConfig)
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.stage not in STAGES:
+            raise ConfigError(f"stage: {self.stage!r} unknown; use one of {', '.join(STAGES)}")
+        needs = {
+            "stage1": ("teacher", "student.vocab"),
+            "stage2": ("stage_one",),
+            "nokd": ("student.vocab",),
+        }[self.stage]
+        for key in needs:
+            if not _dotted(self, key):
+                raise ConfigError(f"{key}: required for stage {self.stage}")
+        unused = {
+            "stage1": ("stage_one",),
+            "stage2": ("teacher", "student.vocab"),
+            "nokd": ("teacher", "stage_one"),
+        }[self.stage]
+        for key in unused:
+            if _dotted(self, key):
+                hint = " (stage II takes stage I's vocabulary)" if key == "student.vocab" else ""
+                raise ConfigError(f"{key}: not used by stage {self.stage}; remove it{hint}")
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+
+def _dotted(config, key):
+    for part in key.split("."):
+        config = getattr(config, part, None)
+    return config
+
+
+def pretrain_config_from_dict(values, base_dir=None):
+    """Validates a mapping; relative paths resolve against `base_dir`."""
+    if isinstance(values, dict) and isinstance(values.get("teacher"), dict):
+        values = {
+            **values,
+            "teacher": dataclass_from_dict(TeacherConfig, values["teacher"], "teacher"),
+        }
+    config = dataclass_from_dict(PretrainRunConfig, values, "config")
+    if base_dir is not None:
+        base_dir = Path(base_dir)
+        config.output_dir = resolve_path(config.output_dir, base_dir)
+        config.stage_one = resolve_path(config.stage_one, base_dir)
+        config.student.vocab = resolve_path(config.student.vocab, base_dir)
+        if config.teacher:
+            config.teacher.checkpoint = resolve_path(config.teacher.checkpoint, base_dir)
+        config.corpus.train = [resolve_path(f, base_dir) for f in config.corpus.train]
+        config.corpus.eval = [resolve_path(f, base_dir) for f in config.corpus.eval]
+    return config
+
+
+def load_pretrain_config(path, overrides=None):
+    return pretrain_config_from_dict(read_yaml(path, overrides), base_dir=Path.cwd())

@@ -1,0 +1,197 @@
+"""`tfcompress pretrain`: mixed-vocabulary stage I, stage II and the NoKD baseline."""
+
+import dataclasses
+import json
+
+import keras
+
+from tfcompress.data.mlm_examples import fixed_mlm_examples, mlm_dataset
+from tfcompress.data.segmented_corpus import SegmentedCorpus
+from tfcompress.data.vocabulary import ascii_tokens, read_vocabulary
+from tfcompress.data.wordpiece_tokenizer import check_vocab
+from tfcompress.distill.masked_lm_pretrainer import MaskedLMPretrainer
+from tfcompress.errors import ConfigError, DataError
+from tfcompress.models import Encoder, EncoderConfig, MaskedLMModel, load_hf_encoder
+from tfcompress.models.student_init import init_from_teacher
+from tfcompress.run_directory import RunDirectory
+from tfcompress.tasks.pretrained_run import PretrainedRun
+from tfcompress.tasks.task_runtime import hf_checkpoint_tokenizer
+from tfcompress.training.engine import default_verbosity, fit_in_run, make_optimizer
+
+
+@dataclasses.dataclass
+class PretrainPlan:
+    """Everything a run needs, built before its directory is touched."""
+
+    vocabularies: list
+    lower_case: bool
+    train_corpus: SegmentedCorpus
+    eval_corpus: SegmentedCorpus
+    model: MaskedLMModel
+    stage_one: PretrainedRun | None = None
+
+
+def check_student_vocabulary(tokens, source):
+    """A student vocabulary needs BERT's special tokens, [MASK] and every printable ASCII
+    character (word-initial and `##`), so that no ASCII word becomes [UNK]."""
+    check_vocab(tokens, source)
+    present = set(tokens)
+    missing = [t for t in ("[MASK]", *ascii_tokens()) if t not in present]
+    if missing:
+        raise DataError(
+            f"{source}: the student vocabulary lacks {len(missing)} required token(s), e.g. "
+            f"{', '.join(map(repr, missing[:5]))}; learn one with `tfcompress vocab` (it adds "
+            "the special tokens and every printable ASCII character)"
+        )
+
+
+def _student_vocabulary(config, stage_one):
+    if stage_one is not None:
+        return stage_one.student_vocab()
+    tokens = read_vocabulary(config.student.vocab)
+    check_student_vocabulary(tokens, config.student.vocab)
+    return tokens
+
+
+def _student_encoder_config(config, vocab_size):
+    values = {
+        **config.student.encoder,
+        "vocab_size": vocab_size,
+        "max_length": config.masking.sequence_length,
+    }
+    return EncoderConfig.from_dict(values, where="student.encoder")
+
+
+def _stage_one_model(config, student_vocab_size):
+    """The teacher encoder with the student table (width e = student hidden size) and its
+    affine up-projection as a second vocabulary; the MLM head starts fresh."""
+    student_config = _student_encoder_config(config, student_vocab_size)
+    teacher = load_hf_encoder(config.teacher.checkpoint, config.masking.sequence_length)
+    mixed_config = dataclasses.replace(
+        teacher.config,
+        second_vocab_size=student_vocab_size,
+        second_embedding_dim=student_config.hidden_size,
+    )
+    encoder = Encoder(mixed_config, name="encoder")
+    init_from_teacher(encoder, teacher)
+    if config.teacher.freeze_layers:
+        for block in encoder.blocks:
+            block.trainable = False
+    return MaskedLMModel(encoder, name="masked_lm")
+
+
+def _student_model(config, vocab_size, stage_one):
+    encoder = Encoder(_student_encoder_config(config, vocab_size), name="encoder")
+    encoder.build()
+    if stage_one is not None:
+        table = stage_one.student_table()
+        target = encoder.embeddings.word_embeddings
+        if tuple(table.shape) != tuple(target.shape):
+            raise ConfigError(
+                f"stage_one: {stage_one.directory} trained a student table of shape "
+                f"{tuple(table.shape)}; this student needs {tuple(target.shape)} (vocabulary "
+                "size x hidden_size): use the stage I run made for this hidden size"
+            )
+        target.assign(table)
+    return MaskedLMModel(encoder, name="masked_lm")
+
+
+def prepare(config):
+    """Reads vocabularies and corpus files and builds the model: what can fail on user input."""
+    stage_one = None
+    if config.stage == "stage2":
+        stage_one = PretrainedRun.read(config.stage_one, role="stage_one", stages=("stage1",))
+    student_vocab = _student_vocabulary(config, stage_one)
+    lower_case = config.corpus.lower_case
+    vocabularies = [student_vocab]
+    if config.stage == "stage1":
+        teacher_tokenizer = hf_checkpoint_tokenizer(
+            config.teacher.checkpoint, config.masking.sequence_length, lower_case
+        )
+        vocabularies, lower_case = (
+            [teacher_tokenizer.vocab, student_vocab],
+            teacher_tokenizer.lower_case,
+        )
+    corpus = config.corpus
+    train = SegmentedCorpus.read(corpus.train, vocabularies, lower_case, corpus.max_paragraphs)
+    evaluation = SegmentedCorpus.read(corpus.eval, vocabularies, lower_case)
+    if config.stage == "stage1":
+        model = _stage_one_model(config, len(student_vocab))
+    else:
+        model = _student_model(config, len(student_vocab), stage_one)
+    return PretrainPlan(vocabularies, lower_case, train, evaluation, model, stage_one)
+
+
+def _write_vocabularies(run, plan, sequence_length):
+    run.write_text("vocab.txt", "\n".join(plan.vocabularies[0]) + "\n")
+    if len(plan.vocabularies) == 2:
+        run.write_text("student_vocab.txt", "\n".join(plan.vocabularies[1]) + "\n")
+    run.write_json(
+        "tokenizer.json", {"sequence_length": sequence_length, "lower_case": plan.lower_case}
+    )
+
+
+def run_pretrain(config, overwrite=False, callbacks=(), verbose=None):
+    """Pretrains by masked-LM; returns (and writes) metrics.json's dict. Resumes a killed run."""
+    verbose = default_verbosity(verbose)
+    run = RunDirectory(config.output_dir)
+    config_dict = json.loads(json.dumps(config.to_dict()))
+    resuming = run.check_can_start(config_dict, overwrite)
+    keras.utils.set_random_seed(config.seed)
+    plan = prepare(config)
+    t, m = config.training, config.masking
+    pretrainer = MaskedLMPretrainer(plan.model)
+    pretrainer.compile(make_optimizer(t, t.epochs * t.steps_per_epoch))
+    run.start(config_dict, overwrite=overwrite, resuming=resuming)
+    _write_vocabularies(run, plan, m.sequence_length)
+
+    train_ds = mlm_dataset(plan.train_corpus, m, t.batch_size, config.seed)
+    history, seconds = fit_in_run(
+        pretrainer, train_ds, t, run, t.steps_per_epoch, callbacks, verbose, plan.model
+    )
+    inputs, targets = fixed_mlm_examples(
+        plan.eval_corpus, m, config.corpus.eval_examples, config.seed + 1
+    )
+    evaluation = pretrainer.evaluate(
+        inputs, targets, batch_size=t.eval_batch_size, verbose=0, return_dict=True
+    )
+    run.save_model(plan.model)
+    summary = _summary(config, plan, evaluation, history, seconds)
+    run.finish(summary)
+    return summary
+
+
+def _summary(config, plan, evaluation, history, seconds):
+    t, m = config.training, config.masking
+    epochs_run = len(history.history.get("loss", []))
+    steps = epochs_run * t.steps_per_epoch
+    encoder = plan.model.encoder
+    names = ("teacher", "student") if len(plan.vocabularies) == 2 else ("student",)
+    return {
+        "stage": config.stage,
+        "eval": {k: round(float(v), 5) for k, v in evaluation.items()},
+        "eval_examples": config.corpus.eval_examples,
+        "vocabularies": {n: len(v) for n, v in zip(names, plan.vocabularies, strict=True)},
+        "corpus": {
+            "train_paragraphs": plan.train_corpus.num_paragraphs,
+            "train_words": plan.train_corpus.num_words,
+            "eval_paragraphs": plan.eval_corpus.num_paragraphs,
+        },
+        "train": {
+            "epochs_this_session": epochs_run,
+            "steps_this_session": steps,
+            "sequences_this_session": steps * t.batch_size,
+            "token_positions_this_session": steps * t.batch_size * m.sequence_length,
+            "wall_time_s": round(seconds, 1),
+            "final_loss": float(history.history["loss"][-1]) if epochs_run else None,
+        },
+        "model": {
+            "parameters": int(plan.model.count_params()),
+            "encoder_parameters": int(encoder.count_params()),
+            "trainable_parameters": int(
+                sum(v.numpy().size for v in plan.model.trainable_variables)
+            ),
+            "encoder": encoder.config.to_dict(),
+        },
+        "stage_one": str(plan.stage_one.directory) if plan.stage_one else None,
+    }
