@@ -33,13 +33,15 @@ class RunDirectory:
     def is_finished(self):
         return self.metrics_path.is_file()
 
-    def require_finished(self, role="run", required=()):
+    def require_finished(
+        self, role="run", required=(), command="`tfcompress finetune` or `tfcompress distill`"
+    ):
         """Raises a ConfigError naming what is missing unless this is a finished run
-        (metrics.json, written last, plus the `required` files)."""
+        (metrics.json, written last, plus the `required` files) of `command`."""
         if not self.path.exists():
             raise ConfigError(
                 f"{role}: no such run directory {self.path}; pass the output_dir of a finished "
-                "`tfcompress finetune` or `tfcompress distill` run"
+                f"{command} run"
             )
         if not self.path.is_dir():
             raise ConfigError(f"{role}: {self.path} is a file, not a run directory")
@@ -47,7 +49,7 @@ class RunDirectory:
         if missing:
             raise ConfigError(
                 f"{role}: {self.path} is not a finished run (missing {', '.join(missing)}); "
-                "run `tfcompress finetune` or `tfcompress distill` to the end first"
+                f"run {command} to the end first"
             )
 
     @property

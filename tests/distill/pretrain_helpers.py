@@ -15,9 +15,7 @@ WORDS = (
 
 def corpus_lines(count, seed):
     rng = np.random.default_rng(seed)
-    return [
-        " ".join(rng.choice(WORDS, size=rng.integers(6, 16))) + " ." for _ in range(count)
-    ]
+    return [" ".join(rng.choice(WORDS, size=rng.integers(6, 16))) + " ." for _ in range(count)]
 
 
 def teacher_vocab():

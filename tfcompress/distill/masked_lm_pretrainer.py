@@ -51,6 +51,13 @@ class MaskedLMPretrainer(keras.Model):
             model.build(None)
         self.built = True
 
+    def compile(self, optimizer, **kwargs):
+        super().compile(optimizer=optimizer, **kwargs)
+        # Built over every trainable variable now, not lazily over those that got
+        # gradients (MLM leaves the pooler without one): a resumed run restores the
+        # optimizer only if both sessions built it over the same variables.
+        self.optimizer.build(self.model.trainable_variables)
+
     @property
     def metrics(self):
         return list(self.trackers.values())

@@ -57,16 +57,17 @@ class PretrainedRun:
     def read(cls, directory, role="run", stages=("stage2", "nokd")):
         """Reads a finished run of one of `stages`; ConfigError names what is wrong."""
         directory = Path(directory)
-        required = PRETRAIN_RUN_FILES + (("student_vocab.txt",) if "stage1" in stages else ())
+        run = RunDirectory(directory)
         if not is_pretrain_run(directory):
-            RunDirectory(directory).require_finished(role, PRETRAIN_RUN_FILES)
+            run.require_finished(role, PRETRAIN_RUN_FILES, "`tfcompress pretrain`")
             raise ConfigError(f"{role}: {directory} is not a `tfcompress pretrain` run")
-        RunDirectory(directory).require_finished(role, required)
         config = yaml.safe_load((directory / "config.yaml").read_text())
         if config["stage"] not in stages:
             raise ConfigError(
                 f"{role}: {directory} is a {config['stage']} run; expected {' or '.join(stages)}"
             )
+        extra = ("student_vocab.txt",) if config["stage"] == "stage1" else ()
+        run.require_finished(role, PRETRAIN_RUN_FILES + extra, "`tfcompress pretrain`")
         settings = json.loads((directory / "tokenizer.json").read_text())
         return cls(
             directory=directory,
