@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The mixed-vocabulary tables behind docs/results.md, for each hidden size given (96, 192,
+# 256): stage I, stage II and the NoKD twin (configs/mixed_vocab/*_h<H>.yaml), then each
+# student fine-tuned on SNIPS, SST-2 and MRPC without a teacher (seeds from SEEDS, default 0),
+# and the SNIPS runs exported (float and int8, every test example verified). A finished step
+# is skipped, so the script resumes after a kill. Needs the 5K vocabulary first:
+#   tfcompress vocab --corpus ../shared/data/corpus/wiki_train_0*.txt --size 5000 \
+#     --output runs/mixed_vocab/student_vocab_5k.txt \
+#     --compare ../shared/teachers/all-minilm-l6-v2/vocab.txt
+# Usage, from the repository root:  SEEDS="0 1 2" bash benchmarks/mixed_vocab_study.sh 96
+# Then: python benchmarks/mixed_vocab_table.py runs/mixed_vocab > runs/logs/mixed_vocab_table.md
+set -euo pipefail
+seeds=${SEEDS:-0}
+root=runs/mixed_vocab
+mkdir -p runs/logs
+step() {  # name, command...: run unless the run directory's metrics.json exists
+  local dir=$1; shift
+  [ -f "${dir}/metrics.json" ] && return 0
+  "$@" > "runs/logs/$(basename "$dir").log" 2>&1 || { echo "FAILED: $dir"; return 1; }
+}
+for h in "$@"; do
+  step "${root}/stage1_h${h}" tfcompress pretrain --config "configs/mixed_vocab/stage1_h${h}.yaml"
+  step "${root}/stage2_h${h}" tfcompress pretrain --config "configs/mixed_vocab/stage2_h${h}.yaml"
+  step "${root}/nokd_h${h}" tfcompress pretrain --config "configs/mixed_vocab/nokd_h${h}.yaml"
+  for init in stage2 nokd; do
+    for task in snips sst2 mrpc; do
+      for seed in $seeds; do
+        name="${task}_${init}_h${h}$([ "$seed" = 0 ] || echo "_seed${seed}")"
+        step "${root}/${name}" tfcompress finetune --config "configs/mixed_vocab/finetune_${task}.yaml" \
+          --set "model.checkpoint=${root}/${init}_h${h}" --set "seed=${seed}" \
+          --output-dir "${root}/${name}" || continue
+      done
+    done
+    for mode in float int8; do
+      dir="${root}/snips_${init}_h${h}"
+      [ -f "${dir}/export/${mode}.json" ] || tfcompress export "$dir" --mode "$mode" \
+        --verify-examples 0 > "runs/logs/snips_${init}_h${h}_${mode}.log" 2>&1 \
+        || echo "EXPORT FAILED: ${dir} ${mode}"
+    done
+  done
+done

@@ -1,0 +1,257 @@
+"""Mixed-vocabulary tables (the form of Zhao et al.'s Table 2 and GLUE table) and the
+stage-I curves, from `benchmarks/mixed_vocab_study.sh` run directories.
+
+Per student size: the distilled student (stage I → II → fine-tune) and its NoKD twin, with
+parameters, float and int8 .tflite size, p50 latency of the int8 SNIPS export (1 thread,
+LiteRT, batch 1, at the SNIPS sequence length; every model timed in this one process,
+interleaved), SNIPS intent accuracy and slot F1 (Keras and int8), SST-2 and MRPC dev
+(mean ± std over the seeds present), and the MiniLM teacher's row (its int8 SNIPS export
+timed in the same run). Also the pretraining scale of each stage, a PNG of the stage-I
+curves (and stage II against NoKD), and `<root>/mixed_vocab_records.json`.
+
+Usage: python benchmarks/mixed_vocab_table.py runs/mixed_vocab [--teacher-root runs]
+         [--runs 200] [--png docs/mixed_vocab_curves.png] > runs/logs/mixed_vocab_table.md
+"""
+
+import argparse
+import csv
+import json
+import statistics
+import sys
+from pathlib import Path
+
+INITS = {"stage2": "distilled (stage I → II)", "nokd": "NoKD"}
+
+
+def _metrics(run):
+    path = Path(run) / "metrics.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _seed_runs(root, name):
+    """metrics of `name` and of its `_seed<N>` siblings."""
+    runs = [root / name] + sorted(root.glob(f"{name}_seed*"))
+    return [m for m in map(_metrics, runs) if m]
+
+
+def _mean_std(values):
+    if not values:
+        return None
+    std = statistics.stdev(values) if len(values) > 1 else None
+    return {"mean": statistics.fmean(values), "std": std, "n": len(values)}
+
+
+def _fmt(summary):
+    if summary is None:
+        return "—"
+    text = f"{100 * summary['mean']:.1f}"
+    if summary["std"] is not None:
+        text += f" ± {100 * summary['std']:.1f} (n={summary['n']})"
+    return text
+
+
+def _export(run, mode):
+    path = Path(run) / "export" / f"{mode}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _interleaved_p50(paths, runs):
+    """p50 ms per .tflite, 1 thread: rounds of one invoke each, in alternating order."""
+    import numpy as np
+
+    from tfcompress.latency.host_timing import measure_latency
+
+    results = {}
+    for rounds in range(2):  # two passes in opposite orders; the median of both passes' p50s
+        for path in paths if rounds == 0 else list(reversed(paths)):
+            p50 = measure_latency(path, threads=(1,), runs=runs, warmup=10)["results"][0]["p50_ms"]
+            results.setdefault(path, []).append(p50)
+    return {path: float(np.median(values)) for path, values in results.items()}
+
+
+def _student_record(root, h, init):
+    name = f"{init}_h{h}"
+    pretrain = _metrics(root / name)
+    snips = _seed_runs(root, f"snips_{name}")
+    if not (pretrain and snips):
+        return None
+    sst2, mrpc = _seed_runs(root, f"sst2_{name}"), _seed_runs(root, f"mrpc_{name}")
+    exports = {m: _export(root / f"snips_{name}", m) for m in ("float", "int8")}
+    return {
+        "student": f"L6-H{h}",
+        "init": init,
+        "parameters": snips[0]["model"]["parameters"],
+        "pretrain": {"stage": pretrain["stage"], **pretrain["train"], "eval": pretrain["eval"]},
+        "snips_intent": _mean_std([m["eval"]["intent_accuracy"] for m in snips]),
+        "snips_slot_f1": _mean_std([m["eval"]["slot_f1"] for m in snips]),
+        "sst2": _mean_std([m["eval"]["accuracy"] for m in sst2]),
+        "mrpc_accuracy": _mean_std([m["eval"]["accuracy"] for m in mrpc]),
+        "mrpc_f1": _mean_std([m["eval"]["f1"] for m in mrpc]),
+        "float_bytes": exports["float"] and exports["float"]["size_bytes"],
+        "int8_bytes": exports["int8"] and exports["int8"]["size_bytes"],
+        "int8_snips": exports["int8"] and exports["int8"]["accuracy"],
+        "int8_agreement": exports["int8"] and exports["int8"]["parity"]["argmax_agreement"],
+        "int8_path": exports["int8"] and exports["int8"]["tflite_path"],
+        "sequence_length": exports["int8"] and exports["int8"]["sequence_length"],
+    }
+
+
+def _teacher_record(teacher_root):
+    snips = _metrics(teacher_root / "teacher_snips_minilm")
+    if not snips:
+        return None
+    sst2 = _metrics(teacher_root / "teacher_sst2_minilm")
+    mrpc = _metrics(teacher_root / "teacher_mrpc_minilm")
+    exports = {m: _export(teacher_root / "teacher_snips_minilm", m) for m in ("float", "int8")}
+    one = lambda v: {"mean": v, "std": None, "n": 1}  # noqa: E731
+    return {
+        "student": "MiniLM-L6-H384 teacher",
+        "init": "teacher",
+        "parameters": snips["model"]["parameters"],
+        "snips_intent": one(snips["eval"]["intent_accuracy"]),
+        "snips_slot_f1": one(snips["eval"]["slot_f1"]),
+        "sst2": sst2 and one(sst2["eval"]["accuracy"]),
+        "mrpc_accuracy": mrpc and one(mrpc["eval"]["accuracy"]),
+        "mrpc_f1": mrpc and one(mrpc["eval"]["f1"]),
+        "float_bytes": exports["float"] and exports["float"]["size_bytes"],
+        "int8_bytes": exports["int8"] and exports["int8"]["size_bytes"],
+        "int8_snips": exports["int8"] and exports["int8"]["accuracy"],
+        "int8_agreement": exports["int8"] and exports["int8"]["parity"]["argmax_agreement"],
+        "int8_path": exports["int8"] and exports["int8"]["tflite_path"],
+        "sequence_length": exports["int8"] and exports["int8"]["sequence_length"],
+    }
+
+
+def _mb(value):
+    return "—" if not value else f"{value / 2**20:.2f}"
+
+
+def _table(records, p50s):
+    lines = [
+        "| model | init | params | float .tflite MB | int8 .tflite MB | int8 p50 ms (seq) "
+        "| SNIPS intent | SNIPS slot F1 | int8 SNIPS intent / slot F1 | SST-2 dev | MRPC dev acc / F1 |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in records:
+        p50 = p50s.get(r["int8_path"])
+        latency = "—" if p50 is None else f"{p50:.3f} ({r['sequence_length']})"
+        int8 = r["int8_snips"]
+        int8_scores = "—"
+        if int8:
+            int8_scores = f"{100 * int8['intent_accuracy']:.1f} / {100 * int8['slot_f1']:.1f}"
+        lines.append(
+            f"| {r['student']} | {INITS.get(r['init'], r['init'])} | {r['parameters'] / 1e6:.2f}M "
+            f"| {_mb(r['float_bytes'])} | {_mb(r['int8_bytes'])} "
+            f"| {latency} "
+            f"| {_fmt(r['snips_intent'])} | {_fmt(r['snips_slot_f1'])} "
+            f"| {int8_scores} "
+            f"| {_fmt(r['sst2'])} | {_fmt(r['mrpc_accuracy'])} / {_fmt(r['mrpc_f1'])} |"
+        )
+    return "\n".join(lines)
+
+
+def _scale_table(records):
+    lines = [
+        "| student | stage | steps | sequences | token positions | wall time (min) "
+        "| held-out masked acc (per vocabulary) |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for r in records:
+        p = r.get("pretrain")
+        if not p:
+            continue
+        held_out = ", ".join(f"{k} {100 * v:.1f}" for k, v in p["eval"].items() if "accuracy" in k)
+        lines.append(
+            f"| {r['student']} | {p['stage']} | {p['steps_this_session']:,} "
+            f"| {p['sequences_this_session']:,} | {p['token_positions_this_session']:,} "
+            f"| {p['wall_time_s'] / 60:.0f} | {held_out} |"
+        )
+    return "\n".join(lines)
+
+
+def _history(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def plot_curves(root, sizes, png):
+    """Stage I per-vocabulary loss and masked accuracy per epoch; stage II against NoKD."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    for h in sizes:
+        stage1 = root / f"stage1_h{h}" / "history.csv"
+        if stage1.is_file():
+            rows = _history(stage1)
+            epochs = range(1, len(rows) + 1)
+            for vocab, style in (("teacher", "--"), ("student", "-")):
+                axes[0].plot(
+                    epochs,
+                    [float(r[f"{vocab}_loss"]) for r in rows],
+                    style,
+                    label=f"H{h} {vocab} vocab",
+                )
+                axes[1].plot(
+                    epochs,
+                    [float(r[f"{vocab}_accuracy"]) for r in rows],
+                    style,
+                    label=f"H{h} {vocab} vocab",
+                )
+        for init, style in (("stage2", "-"), ("nokd", ":")):
+            path = root / f"{init}_h{h}" / "history.csv"
+            if path.is_file():
+                rows = _history(path)
+                axes[2].plot(
+                    range(1, len(rows) + 1),
+                    [float(r["loss"]) for r in rows],
+                    style,
+                    label=f"H{h} {INITS[init]}",
+                )
+    titles = (
+        "stage I: MLM loss per vocabulary",
+        "stage I: masked-token accuracy",
+        "student MLM loss: stage II vs NoKD",
+    )
+    for ax, title in zip(axes, titles, strict=True):
+        ax.set_title(title)
+        ax.set_xlabel("epoch (see steps_per_epoch in the recipe)")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(png, dpi=110)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("root", type=Path)
+    parser.add_argument("--teacher-root", type=Path, default=Path("runs"))
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--png", type=Path, default=Path("docs/mixed_vocab_curves.png"))
+    args = parser.parse_args(argv)
+    sizes = sorted({int(p.name.split("_h")[1]) for p in args.root.glob("stage*_h*")})
+    records = [
+        r
+        for h in sizes
+        for r in (_student_record(args.root, h, init) for init in INITS)
+        if r is not None
+    ]
+    teacher = _teacher_record(args.teacher_root)
+    if teacher:
+        records.insert(0, teacher)
+    paths = [r["int8_path"] for r in records if r["int8_path"] and Path(r["int8_path"]).is_file()]
+    p50s = _interleaved_p50(paths, args.runs) if paths else {}
+    for r in records:
+        r["int8_p50_ms"] = p50s.get(r["int8_path"])
+    plot_curves(args.root, sizes, args.png)
+    (args.root / "mixed_vocab_records.json").write_text(json.dumps(records, indent=1) + "\n")
+    print(_table(records, p50s))
+    print()
+    print(_scale_table(records))
+    print(f"\ncurves: {args.png}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
