@@ -219,3 +219,51 @@ def test_vocab_command_reports_size_and_overlap(world, tmp_path, capsys):
     assert tokens[:5] == ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] and len(tokens) <= 250
     assert "cat" in tokens  # a corpus word, learned beyond the ASCII characters
     assert len(set(tokens) & set((world / "teacher" / "vocab.txt").read_text().split())) > 0
+
+
+def test_task_distillation_across_vocabularies(world, finished_run, tmp_path):
+    import shutil
+
+    from tfcompress.distill.distill_run_config import distill_config_from_dict
+    from tfcompress.distill.run_distill import run_distill
+
+    teacher = tmp_path / "teacher"
+    shutil.copytree(finished_run[0], teacher)  # its cache directory stays this test's own
+    values = {
+        "task": "intent_slot",
+        "output_dir": str(tmp_path / "kd"),
+        "teacher": str(teacher),
+        "data": {
+            "format": "synthetic",
+            "synthetic_train_examples": 96,
+            "synthetic_eval_examples": 32,
+        },
+        "student": {"checkpoint": str(world / "stage2"), "sequence_length": 24},
+        "distillation": {"ground_truth": 0.0, "soft_targets": 1.0},
+        "training": {"epochs": 3, "batch_size": 16, "learning_rate": 3e-3},
+    }
+    summary = run_distill(distill_config_from_dict(values), verbose=0)
+    assert summary["model"]["encoder"]["vocab_size"] == 196
+    assert (tmp_path / "kd" / "vocab.txt").read_text() == (
+        world / "stage2" / "vocab.txt"
+    ).read_text()
+    kd = _losses(tmp_path / "kd", "kd_loss")
+    assert kd[-1] < kd[0]
+    (cache,) = (teacher / "distill_cache").glob("*/")
+    slots, mask = (np.load(cache / f"{n}.npy") for n in ("logits.slot_logits", "token_mask"))
+    # Aligned onto the student's 24 positions, non-zero only at the word starts it covered.
+    assert slots.shape[:2] == mask.shape == (96, 24)
+    assert mask.sum() > 96 * 3 and not slots[mask == 0].any()
+
+
+def test_cross_vocabulary_distillation_refuses_token_losses(world, finished_run, tmp_path, capsys):
+    values = {
+        "task": "intent_slot",
+        "output_dir": str(tmp_path / "kd"),
+        "teacher": str(finished_run[0]),
+        "data": {"format": "synthetic"},
+        "student": {"checkpoint": str(world / "stage2")},
+        "distillation": {"hidden": 1.0},
+    }
+    code, err = _run_cli(capsys, "distill", "--config", _config_file(tmp_path, values))
+    _assert_one_line_error(code, err, "distillation.hidden", "own vocabulary")

@@ -48,3 +48,20 @@ def test_small_chunks_stream_every_example(tiny_config, tiny_inputs, tmp_path):
     cache = TeacherCache(tmp_path / "cache").build(teacher, examples.batch(3), "k")
     rows = list(cache.dataset(chunk_size=2))
     assert len(rows) == 7 and rows[0]["cls_hidden"].shape == (3, 32)
+
+
+def test_word_logits_move_to_the_other_tokenizations_word_starts():
+    from tfcompress.distill.teacher_cache import align_word_logits
+
+    # Teacher: [CLS] w0 w1 w2 [SEP]; student: [CLS] w0 ## w1 ## ## (cut before w2).
+    teacher_starts = np.array([[0, 1, 1, 1, 0]], bool)
+    student_starts = np.array([[0, 1, 0, 1, 0, 0]], bool)
+    logits = np.arange(5 * 2, dtype="float32").reshape(1, 5, 2)
+    aligned, mask = align_word_logits(logits, teacher_starts, student_starts)
+    np.testing.assert_array_equal(aligned[0, 1], logits[0, 1])  # w0
+    np.testing.assert_array_equal(aligned[0, 3], logits[0, 2])  # w1
+    np.testing.assert_array_equal(mask, [[0, 1, 0, 1, 0, 0]])
+    assert not aligned[0, [0, 2, 4, 5]].any()
+    # The other way round, the teacher covers fewer words than the student has.
+    _, mask = align_word_logits(logits[:, :3], teacher_starts[:, :3], np.ones((1, 4), bool))
+    np.testing.assert_array_equal(mask, [[1, 1, 0, 0]])

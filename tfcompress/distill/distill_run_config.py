@@ -19,7 +19,13 @@ STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 class StudentConfig:
     """The student: the teacher's encoder with `num_layers` blocks (and any `encoder`
     overrides), initialized from teacher blocks `teacher_layers` (default the first k)
-    or from scratch, optionally run with SPS (`sps_step` 1 or 2)."""
+    or from scratch, optionally run with SPS (`sps_step` 1 or 2).
+
+    Or `checkpoint`: a finished `tfcompress pretrain` stage2/nokd run (a mixed-vocabulary
+    student with a vocabulary of its own), read at `sequence_length` tokens (default the
+    teacher's) with `pooling`; the teacher's outputs are then computed on its own
+    tokenization and aligned to the student's (sentence logits as they are, token logits
+    word by word on each word's first piece)."""
 
     num_layers: int = 3
     init: str = "teacher"
@@ -27,8 +33,21 @@ class StudentConfig:
     encoder: dict | None = None
     sps_step: int = 0
     sps_reuse_top: int | None = None
+    checkpoint: str | None = None
+    sequence_length: int | None = None
+    pooling: str = "cls"
 
     def __post_init__(self):
+        if self.checkpoint and (self.encoder or self.sps_step or self.teacher_layers):
+            raise ConfigError(
+                "checkpoint: a pretrained student brings its own encoder; drop encoder, "
+                "sps_step and teacher_layers"
+            )
+        if self.sequence_length is not None and not self.checkpoint:
+            raise ConfigError(
+                "sequence_length: only for a student with its own vocabulary (checkpoint); "
+                "otherwise the student reads the teacher's tokens"
+            )
         if self.init not in STUDENT_INITS:
             raise ConfigError(f"init: {self.init!r} unknown; use one of {', '.join(STUDENT_INITS)}")
         if self.sps_step not in (0, 1, 2):
@@ -92,6 +111,25 @@ class DistillRunConfig:
         check_task_matches_data(self.task, self.data)
         if self.ptp.variant and self.task != "classification":
             raise ConfigError("ptp.variant: PTP is defined for sequence classification only")
+        if self.student.checkpoint:
+            self._check_cross_vocabulary()
+
+    def _check_cross_vocabulary(self):
+        d = self.distillation
+        for key in ("hidden", "attention", "embedding"):
+            if getattr(d, key):
+                raise ConfigError(
+                    f"distillation.{key}: a student with its own vocabulary sees other tokens "
+                    "than the teacher; only soft_targets and ground_truth apply (set it to 0)"
+                )
+        if not self.cache_teacher:
+            raise ConfigError(
+                "cache_teacher: a student with its own vocabulary needs the teacher's outputs "
+                "computed on the teacher's tokens beforehand; set it to true"
+            )
+        if d.token_positions != "word_starts" and self.task != "classification":
+            # Token logits exist only at word starts once aligned across vocabularies.
+            self.distillation = dataclasses.replace(d, token_positions="word_starts")
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -102,6 +140,7 @@ def distill_config_from_dict(values, base_dir=None):
     if base_dir is not None:
         config.output_dir = resolve_path(config.output_dir, base_dir)
         config.teacher = resolve_path(config.teacher, base_dir)
+        config.student.checkpoint = resolve_path(config.student.checkpoint, base_dir)
         config.data.train = resolve_path(config.data.train, base_dir)
         config.data.eval = resolve_path(config.data.eval, base_dir)
     return config

@@ -5,6 +5,7 @@ import dataclasses
 from tfcompress.errors import ConfigError
 
 HIDDEN_TARGETS = ("cls", "tokens")
+TOKEN_POSITIONS = ("all", "word_starts")
 ATTENTION_TARGETS = ("probs", "scores")
 
 
@@ -22,6 +23,9 @@ class DistillationConfig:
     embedding      MSE of the embedding outputs (layer 0) over real tokens
     layer_map      "skip", "last", "all" (every layer to the same layer of an equally deep
                    teacher) or explicit [[student, teacher], ...] (1-based layers)
+    token_positions where token-level soft targets apply: "all" real tokens, or only
+                   "word_starts" (positions holding a label: the first piece of each word),
+                   what a teacher with another vocabulary can be aligned on
     """
 
     ground_truth: float = 1.0
@@ -33,8 +37,14 @@ class DistillationConfig:
     layer_map: str | list = "skip"
     hidden_target: str = "cls"
     attention_target: str = "probs"
+    token_positions: str = "all"
 
     def __post_init__(self):
+        if self.token_positions not in TOKEN_POSITIONS:
+            raise ConfigError(
+                f"token_positions: {self.token_positions!r} unknown; use one of "
+                f"{', '.join(TOKEN_POSITIONS)}"
+            )
         for key in ("ground_truth", "soft_targets", "hidden", "attention", "embedding"):
             if getattr(self, key) < 0:
                 raise ConfigError(f"{key}: a loss weight must be >= 0, got {getattr(self, key)}")

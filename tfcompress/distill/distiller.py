@@ -156,9 +156,9 @@ class Distiller(keras.Model):
         if c.soft_targets:
             terms["kd_loss"] = sum(
                 losses.soft_target_kl(
-                    s, t, c.temperature, padding_mask if len(s.shape) == 3 else None
+                    s, t, c.temperature, self._kd_mask(s, y, padding_mask, teacher)
                 )
-                for s, t in zip(student_heads, teacher_heads, strict=True)
+                for s, t, y in zip(student_heads, teacher_heads, label_heads, strict=True)
             )
         hidden = student_features["hidden_states"]
         if c.hidden:
@@ -178,6 +178,19 @@ class Distiller(keras.Model):
         }
         terms["loss"] = sum(weights[name] * value for name, value in terms.items() if weights[name])
         return terms
+
+    def _kd_mask(self, logits, labels, padding_mask, teacher):
+        """Which positions of token-level logits carry soft targets (none for sentences):
+        real tokens, or word starts; a teacher aligned from another vocabulary also says
+        which word starts it covered (`token_mask`)."""
+        if len(logits.shape) != 3:
+            return None
+        if self.config.token_positions == "all":
+            return padding_mask
+        mask = ops.cast(ops.not_equal(labels, -1), "float32")
+        if "token_mask" in teacher:
+            mask = mask * ops.cast(teacher["token_mask"], "float32")
+        return mask
 
     def _hidden_loss(self, hidden, teacher, padding_mask):
         if self.config.hidden_target == "tokens":

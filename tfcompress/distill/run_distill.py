@@ -13,13 +13,20 @@ from tfcompress.data import TextClassificationData
 from tfcompress.distill.distiller import Distiller
 from tfcompress.distill.ptp import PTP_LABEL_NAMES, ptp_labels
 from tfcompress.distill.strategies import make_strategy, worker_count
-from tfcompress.distill.teacher_cache import TeacherCache, fingerprint, with_cached_targets
+from tfcompress.distill.teacher_cache import (
+    TeacherCache,
+    align_word_logits,
+    fingerprint,
+    with_cached_targets,
+    word_start_positions,
+)
 from tfcompress.errors import ConfigError
 from tfcompress.models import Encoder, EncoderConfig, build_classifier
 from tfcompress.models.sps import sps_config
 from tfcompress.models.student_init import init_from_teacher
 from tfcompress.run_directory import RunDirectory
 from tfcompress.tasks import FinishedRun, TaskRuntime
+from tfcompress.tasks.pretrained_run import PretrainedRun
 from tfcompress.training.engine import (
     default_verbosity,
     epoch_steps,
@@ -45,6 +52,9 @@ def student_encoder_config(student, teacher_config):
 
 
 def build_student(config, teacher, runtime):
+    if config.student.checkpoint:
+        pretrained = PretrainedRun.read(config.student.checkpoint, role="student.checkpoint")
+        return runtime.build_model(pretrained.load_encoder(pooling=config.student.pooling))
     teacher_encoder = teacher.encoder
     encoder = Encoder(
         student_encoder_config(config.student, teacher_encoder.config), name="encoder"
@@ -55,16 +65,20 @@ def build_student(config, teacher, runtime):
     return runtime.build_model(encoder)
 
 
-def _data_fingerprint(runtime, teacher_dir):
+def _data_fingerprint(runtime, teacher_dir, teacher_runtime):
     model_file = teacher_dir / "model.keras"
     texts = hashlib.sha256(repr(_examples_key(runtime.train)).encode()).hexdigest()
-    return fingerprint(
+    parts = [
         texts,
         runtime.tokenizer.sequence_length,
         str(model_file),
         model_file.stat().st_mtime_ns,
         model_file.stat().st_size,
-    )
+    ]
+    if teacher_runtime is not runtime:
+        # Aligned to the student's tokenization: the student's vocabulary is part of the key.
+        parts.append(hashlib.sha256("\n".join(runtime.tokenizer.vocab).encode()).hexdigest())
+    return fingerprint(*parts)
 
 
 def _examples_key(data):
@@ -73,17 +87,47 @@ def _examples_key(data):
     return data.words, data.tags, data.intents
 
 
-def cached_training_data(runtime, teacher, teacher_dir):
+def _word_aligner(runtime, teacher_runtime):
+    """A cache transform moving token logits from the teacher's tokenization to the
+    student's, word by word (None when they share a tokenizer or the task has none)."""
+    if teacher_runtime is runtime or runtime.task == "classification":
+        return None
+    field = "logits.slot_logits" if runtime.task == "intent_slot" else "logits"
+
+    def token_labels(task_runtime):
+        for _, labels in task_runtime.dataset(task_runtime.train):
+            yield labels["slot_logits"] if isinstance(labels, dict) else labels
+
+    def align(arrays):
+        aligned, mask = align_word_logits(
+            arrays[field],
+            word_start_positions(token_labels(teacher_runtime)),
+            word_start_positions(token_labels(runtime)),
+        )
+        return {**arrays, field: aligned, "token_mask": mask}
+
+    return align
+
+
+def cached_training_data(runtime, teacher, teacher_dir, teacher_runtime=None):
     """Training batches carrying cached teacher targets.
 
     The cache lives in the teacher's run directory under a fingerprint of the
     data, tokenizer and teacher weights, so every student of one teacher on one
-    dataset shares it; it is built on first use.
+    dataset shares it; it is built on first use. With a `teacher_runtime` of another
+    tokenizer (a student with its own vocabulary) the teacher reads its own tokens and
+    its token logits are aligned to the student's word starts.
     """
-    key = _data_fingerprint(runtime, teacher_dir)
+    teacher_runtime = teacher_runtime or runtime
+    key = _data_fingerprint(runtime, teacher_dir, teacher_runtime)
     cache = TeacherCache(teacher_dir / "distill_cache" / key)
     if not cache.matches(key):
-        cache.build(teacher, runtime.dataset(runtime.train), key)
+        cache.build(
+            teacher,
+            teacher_runtime.dataset(teacher_runtime.train),
+            key,
+            transform=_word_aligner(runtime, teacher_runtime),
+        )
     if cache.num_examples != len(runtime.train):
         raise RuntimeError(
             f"teacher cache {cache.directory} holds {cache.num_examples} examples, "
@@ -153,9 +197,13 @@ def run_distill(config, overwrite=False, callbacks=(), verbose=None):
     keras.utils.set_random_seed(config.seed)
     teacher_run = FinishedRun.read(config.teacher, role="teacher")
     teacher_run.check_fits(config.task, config.data)
-    runtime = TaskRuntime.from_recipe(
+    runtime = teacher_runtime = TaskRuntime.from_recipe(
         config, tokenizer=teacher_run.tokenizer, labels=teacher_run.labels
     )
+    if config.student.checkpoint:
+        pretrained = PretrainedRun.read(config.student.checkpoint, role="student.checkpoint")
+        length = config.student.sequence_length or teacher_run.tokenizer.sequence_length
+        runtime = dataclasses.replace(teacher_runtime, tokenizer=pretrained.tokenizer(length))
     with strategy.scope():
         teacher = teacher_run.load_model()
         student = build_student(config, teacher, runtime)
@@ -165,7 +213,9 @@ def run_distill(config, overwrite=False, callbacks=(), verbose=None):
     started = time.perf_counter()
     cache = None
     if config.cache_teacher and not config.distillation.needs_intermediate_features:
-        cache, train_ds = cached_training_data(runtime, teacher, teacher_run.directory)
+        cache, train_ds = cached_training_data(
+            runtime, teacher, teacher_run.directory, teacher_runtime
+        )
     else:
         train_ds = runtime.train_dataset()
     cache_seconds = time.perf_counter() - started

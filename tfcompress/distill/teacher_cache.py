@@ -66,8 +66,9 @@ class TeacherCache:
     def num_examples(self):
         return json.loads((self.directory / _META).read_text())["num_examples"]
 
-    def build(self, teacher, batches, key):
-        """Runs `teacher` over `batches` of (inputs, labels) and stores its targets."""
+    def build(self, teacher, batches, key, transform=None):
+        """Runs `teacher` over `batches` of (inputs, labels) and stores its targets,
+        passed through `transform` ({field: array} → {field: array}) when given."""
         chunks = {}
         compute = tf.function(
             lambda x: _flatten(teacher_targets(teacher, x)), reduce_retracing=True
@@ -77,6 +78,8 @@ class TeacherCache:
             for name, value in targets.items():
                 chunks.setdefault(name, []).append(np.asarray(value, dtype=np.float32))
         arrays = {name: np.concatenate(parts) for name, parts in chunks.items()}
+        if transform is not None:
+            arrays = transform(arrays)
         self.directory.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=self.directory.parent, prefix=".cache-"))
         try:
@@ -106,6 +109,29 @@ class TeacherCache:
         signature = {f: tf.TensorSpec((None, *a.shape[1:]), tf.float32) for f, a in arrays.items()}
         flat = tf.data.Dataset.from_generator(chunks, output_signature=signature).unbatch()
         return flat.map(_unflatten)
+
+
+def word_start_positions(label_batches):
+    """[N, S] bool: where token labels mark a word's first piece (label != -1)."""
+    return np.concatenate([np.asarray(labels) != -1 for labels in label_batches])
+
+
+def align_word_logits(logits, source_starts, target_starts):
+    """Token logits [N, S_src, C] moved word by word onto another tokenization.
+
+    Word k's logits sit at the k-th word start of `source_starts` [N, S_src] and go to
+    the k-th word start of `target_starts` [N, S_tgt]. Returns (aligned [N, S_tgt, C],
+    mask [N, S_tgt] float): 1 where a word start received the source's logits, 0 elsewhere
+    (other pieces, padding, and words the source's sequence length cut off).
+    """
+    aligned = np.zeros((len(logits), target_starts.shape[1], logits.shape[-1]), logits.dtype)
+    mask = np.zeros(target_starts.shape, np.float32)
+    for row, (source, target) in enumerate(zip(source_starts, target_starts, strict=True)):
+        src, tgt = np.flatnonzero(source), np.flatnonzero(target)
+        words = min(len(src), len(tgt))
+        aligned[row, tgt[:words]] = logits[row, src[:words]]
+        mask[row, tgt[:words]] = 1.0
+    return aligned, mask
 
 
 def with_cached_targets(examples, cache, batch_size, shuffle, seed):
