@@ -180,12 +180,13 @@ def cmd_report(args):
 
 
 def cmd_export(args):
-    from tfcompress.export.run_export import export_run
+    from tfcompress.export.run_export import export_run, export_run_text
 
+    export = export_run_text if args.strings_in else export_run
     for mode in args.mode:
         output = args.output if len(args.mode) == 1 else None
         float_ops = None if args.float_ops is None else [o for o in args.float_ops.split(",") if o]
-        report = export_run(
+        report = export(
             args.run_dir,
             mode,
             output=output,
@@ -223,7 +224,7 @@ def _print_export(report):
                 f"{name} disagreements: Keras margin",
                 f"max {max(flips):.3g} (median of all {parity['median_margin'][name]:.3g})",
             )
-    for name, value in report["accuracy"].items():
+    for name, value in report.get("accuracy", {}).items():
         keras_value = report["keras_accuracy"][name]
         table.add_row(f"{name} TFLite / Keras", f"{value:.4f} / {keras_value:.4f}")
     table.add_row("verification examples", str(parity["examples"]))
@@ -342,6 +343,11 @@ def build_parser():
         "--no-equalize",
         action="store_true",
         help="int8: skip output-channel equalization of FULLY_CONNECTED layers",
+    )
+    export.add_argument(
+        "--strings-in",
+        action="store_true",
+        help="export the strings-in model (tokenizer in the graph): MODE_text.tflite",
     )
     export.add_argument("--profile", action="store_true", help="per-op latency profile")
     export.add_argument("--threads", type=int, default=1, help="threads for --profile")

@@ -123,3 +123,21 @@ def test_range_quantile_outside_its_interval_exits_2_before_any_work(tmp_path, c
     assert exit_info.value.code == 2
     assert "range quantile 0.3 is outside (0.5, 1]" in err
     assert "no such run directory" not in err
+
+
+def test_cli_strings_in_export_of_an_intent_slot_run(finished_run, tmp_path, capsys):
+    run_dir, _ = finished_run
+    output = tmp_path / "int8_text.tflite"
+    code = main(
+        ["export", str(run_dir), "--mode", "int8", "--strings-in", "--output", str(output), *SMALL]
+    )
+    assert code == 0, capsys.readouterr().err
+    report = json.loads(output.with_suffix(".json").read_text())
+    assert report["inputs"] == ["text"]
+    assert report["custom_ops"]  # tensorflow-text's tokenizer op is in the graph
+    parity = report["parity"]
+    assert parity["passed"] is True and parity["examples"] == 32
+    # The in-graph tokenizer gave the Python tokenizer's ids on every utterance.
+    assert not any(parity["id_mismatches"].values())
+    assert set(parity["argmax_agreement"]) == {"intent_logits", "slot_logits"}
+    assert "TFLite / Keras" not in capsys.readouterr().out  # no task metrics for text models

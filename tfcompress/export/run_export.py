@@ -60,3 +60,55 @@ def export_run(
         report["packed_size_bytes"] = packed_size_bytes(model)
     write_json_atomic(report_path(output), report)
     return report
+
+
+def task_texts(data):
+    """A task's examples as the strings a phone app would pass: sentences, (sentence,
+    sentence) pairs, or an utterance's words joined by spaces."""
+    if hasattr(data, "texts_a"):
+        if data.texts_b is None:
+            return list(data.texts_a)
+        return list(zip(data.texts_a, data.texts_b, strict=True))
+    return [" ".join(words) for words in data.words]
+
+
+def export_run_text(
+    run_dir,
+    mode="int8",
+    *,
+    output=None,
+    representative_examples=512,
+    verify_examples=256,
+    min_agreement=None,
+    max_abs_diff=None,
+    float_ops=None,
+    equalize=True,
+    range_quantile=DEFAULT_RANGE_QUANTILE,
+) -> dict:
+    """The strings-in model of `RUN_DIR` (tokenizer in the graph): `export/<mode>_text.tflite`.
+
+    Calibrated on training texts and verified against the Keras model on eval texts, as
+    `export_run` does with ids (the report's parity covers per-token outputs on real tokens).
+    """
+    from tfcompress.export.text_model import export_text_model
+
+    run = FinishedRun.read(run_dir)
+    output = Path(output) if output else run.directory / "export" / f"{mode}_text.tflite"
+    runtime = run.task_runtime()
+    calibration = runtime.train.subset(representative_examples, seed=runtime.seed)
+    verification = runtime.eval.subset(verify_examples or len(runtime.eval), seed=runtime.seed)
+    return export_text_model(
+        run.load_model(),
+        runtime.tokenizer,
+        output,
+        mode,
+        pair=getattr(runtime.train, "texts_b", None) is not None,
+        representative_texts=task_texts(calibration),
+        verify_texts=task_texts(verification),
+        min_agreement=min_agreement,
+        max_abs_diff=max_abs_diff,
+        float_ops=float_ops,
+        equalize=equalize,
+        range_quantile=range_quantile,
+        extra_report={"run_dir": str(run.directory), "task": runtime.task},
+    )
