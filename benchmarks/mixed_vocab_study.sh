@@ -2,7 +2,9 @@
 # The mixed-vocabulary tables behind docs/results.md, for each hidden size given (96, 192,
 # 256): stage I, stage II and the NoKD twin (configs/mixed_vocab/*_h<H>.yaml), then each
 # student fine-tuned on SNIPS, SST-2 and MRPC without a teacher (seeds from SEEDS, default 0),
-# and the SNIPS runs exported (float and int8, every test example verified). A finished step
+# and the SNIPS runs exported (float, int8 and the int8 strings-in model, every test example
+# verified). The MiniLM SNIPS teacher (configs/teacher_snips_minilm.yaml) is exported the same
+# way for the latency comparison. A finished step
 # is skipped, so the script resumes after a kill. Needs the 5K vocabulary first:
 #   tfcompress vocab --corpus ../shared/data/corpus/wiki_train_0*.txt --size 5000 \
 #     --output runs/mixed_vocab/student_vocab_5k.txt \
@@ -18,6 +20,12 @@ step() {  # name, command...: run unless the run directory's metrics.json exists
   [ -f "${dir}/metrics.json" ] && return 0
   "$@" > "runs/logs/$(basename "$dir").log" 2>&1 || { echo "FAILED: $dir"; return 1; }
 }
+teacher=runs/teacher_snips_minilm
+for mode in float int8; do
+  [ ! -f "${teacher}/metrics.json" ] || [ -f "${teacher}/export/${mode}.json" ] \
+    || tfcompress export "$teacher" --mode "$mode" --verify-examples 0 \
+      > "runs/logs/teacher_snips_${mode}.log" 2>&1 || echo "EXPORT FAILED: ${teacher} ${mode}"
+done
 for h in "$@"; do
   step "${root}/stage1_h${h}" tfcompress pretrain --config "configs/mixed_vocab/stage1_h${h}.yaml"
   step "${root}/stage2_h${h}" tfcompress pretrain --config "configs/mixed_vocab/stage2_h${h}.yaml"
@@ -31,11 +39,14 @@ for h in "$@"; do
           --output-dir "${root}/${name}" || continue
       done
     done
+    dir="${root}/snips_${init}_h${h}"
     for mode in float int8; do
-      dir="${root}/snips_${init}_h${h}"
       [ -f "${dir}/export/${mode}.json" ] || tfcompress export "$dir" --mode "$mode" \
         --verify-examples 0 > "runs/logs/snips_${init}_h${h}_${mode}.log" 2>&1 \
         || echo "EXPORT FAILED: ${dir} ${mode}"
     done
+    [ -f "${dir}/export/int8_text.json" ] || tfcompress export "$dir" --mode int8 --strings-in \
+      --verify-examples 0 > "runs/logs/snips_${init}_h${h}_int8_text.log" 2>&1 \
+      || echo "EXPORT FAILED: ${dir} int8 strings-in"
   done
 done

@@ -1,5 +1,6 @@
 """Public layer and model classes document every constructor argument, and their examples run."""
 
+import dataclasses
 import inspect
 import re
 
@@ -8,12 +9,14 @@ import numpy as np
 import pytest
 
 import tfcompress.layers
-from tfcompress.distill import Distiller
+from tfcompress.data import MaskingConfig, SegmentedCorpus
+from tfcompress.distill import Distiller, MaskedLMPretrainer
 from tfcompress.distill.quantization_distiller import QuantizationDistiller
 from tfcompress.layers import LayerNorm, Quantizer
 from tfcompress.models import Encoder, EncoderConfig, MaskedLMModel, TaskModel
 from tfcompress.models.quantized_copy import QuantizationScheme
 from tfcompress.tasks import FinishedRun, TaskRuntime
+from tfcompress.tasks.pretrained_run import PretrainedRun
 
 CLASSES = [
     getattr(tfcompress.layers, name)
@@ -21,7 +24,17 @@ CLASSES = [
     if isinstance(getattr(tfcompress.layers, name), type)
 ] + [Encoder, EncoderConfig, MaskedLMModel, TaskModel]
 # Documented like the others; their examples need files or data (a recipe, a run, a dataset).
-DOCUMENTED_ONLY = [TaskRuntime, FinishedRun, Distiller, QuantizationDistiller, QuantizationScheme]
+DOCUMENTED_ONLY = [
+    TaskRuntime,
+    FinishedRun,
+    Distiller,
+    QuantizationDistiller,
+    QuantizationScheme,
+    MaskedLMPretrainer,
+    MaskingConfig,
+    SegmentedCorpus,
+    PretrainedRun,
+]
 
 
 def _constructor_arguments(cls):
@@ -29,7 +42,7 @@ def _constructor_arguments(cls):
         return []  # the identity takes none
     if cls is LayerNorm:
         return ["**kwargs"]  # LayerNormalization's own arguments, passed through
-    if cls in (EncoderConfig, TaskRuntime, FinishedRun):
+    if dataclasses.is_dataclass(cls):
         return list(cls.__dataclass_fields__)
     parameters = inspect.signature(cls.__init__).parameters.values()
     return [

@@ -4,6 +4,8 @@ from tfcompress.data.datasets import classification_dataset, intent_slot_dataset
 from tfcompress.data.glue import GLUE_TASKS, read_glue_tsv
 from tfcompress.data.glue_task import GlueTask
 from tfcompress.data.metrics import accuracy, classification_metrics, f1, matthews_corrcoef, slot_f1
+from tfcompress.data.mlm_examples import MaskingConfig, mlm_dataset
+from tfcompress.data.segmented_corpus import SegmentedCorpus
 from tfcompress.data.snips import read_intent_slot_dir
 from tfcompress.data.synthetic import (
     generate_intent_slot_data,
@@ -18,6 +20,8 @@ __all__ = [
     "GLUE_TASKS",
     "GlueTask",
     "IntentSlotData",
+    "MaskingConfig",
+    "SegmentedCorpus",
     "TextClassificationData",
     "WordPieceTokenizer",
     "accuracy",
@@ -28,6 +32,7 @@ __all__ = [
     "intent_slot_dataset",
     "learn_wordpiece_vocabulary",
     "matthews_corrcoef",
+    "mlm_dataset",
     "read_glue_tsv",
     "read_intent_slot_dir",
     "read_vocabulary",
