@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The mixed-vocabulary tables behind docs/results.md, for each hidden size given (96, 192,
 # 256): stage I, stage II and the NoKD twin (configs/mixed_vocab/*_h<H>.yaml), then each
-# student fine-tuned on SNIPS, SST-2 and MRPC without a teacher (seeds from SEEDS, default 0),
+# student fine-tuned on SNIPS, SST-2 and MRPC without a teacher (seeds from SEEDS, default 0)
+# and, where the MiniLM task teacher run exists, with its logits (configs/mixed_vocab/distill_*),
 # and the SNIPS runs exported (float, int8 and the int8 strings-in model, every test example
 # verified). The MiniLM SNIPS teacher (configs/teacher_snips_minilm.yaml) is exported the same
 # way for the latency comparison. A finished step
@@ -36,17 +37,25 @@ for h in "$@"; do
         name="${task}_${init}_h${h}$([ "$seed" = 0 ] || echo "_seed${seed}")"
         step "${root}/${name}" tfcompress finetune --config "configs/mixed_vocab/finetune_${task}.yaml" \
           --set "model.checkpoint=${root}/${init}_h${h}" --set "seed=${seed}" \
-          --output-dir "${root}/${name}" || continue
+          --output-dir "${root}/${name}" || true
+        # Beyond the paper: the same start, fine-tuned with the MiniLM task teacher's logits.
+        kd="${task}_kd_${init}_h${h}$([ "$seed" = 0 ] || echo "_seed${seed}")"
+        [ ! -f "runs/teacher_${task}_minilm/metrics.json" ] || step "${root}/${kd}" \
+          tfcompress distill --config "configs/mixed_vocab/distill_${task}.yaml" \
+          --set "student.checkpoint=${root}/${init}_h${h}" --set "seed=${seed}" \
+          --output-dir "${root}/${kd}" || true
       done
     done
-    dir="${root}/snips_${init}_h${h}"
-    for mode in float int8; do
-      [ -f "${dir}/export/${mode}.json" ] || tfcompress export "$dir" --mode "$mode" \
-        --verify-examples 0 > "runs/logs/snips_${init}_h${h}_${mode}.log" 2>&1 \
-        || echo "EXPORT FAILED: ${dir} ${mode}"
+    for dir in "${root}/snips_${init}_h${h}" "${root}/snips_kd_${init}_h${h}"; do
+      [ -f "${dir}/metrics.json" ] || continue
+      for mode in float int8; do
+        [ -f "${dir}/export/${mode}.json" ] || tfcompress export "$dir" --mode "$mode" \
+          --verify-examples 0 > "runs/logs/$(basename "$dir")_${mode}.log" 2>&1 \
+          || echo "EXPORT FAILED: ${dir} ${mode}"
+      done
+      [ -f "${dir}/export/int8_text.json" ] || tfcompress export "$dir" --mode int8 \
+        --strings-in --verify-examples 0 > "runs/logs/$(basename "$dir")_int8_text.log" 2>&1 \
+        || echo "EXPORT FAILED: ${dir} int8 strings-in"
     done
-    [ -f "${dir}/export/int8_text.json" ] || tfcompress export "$dir" --mode int8 --strings-in \
-      --verify-examples 0 > "runs/logs/snips_${init}_h${h}_int8_text.log" 2>&1 \
-      || echo "EXPORT FAILED: ${dir} int8 strings-in"
   done
 done

@@ -21,6 +21,8 @@ import sys
 from pathlib import Path
 
 INITS = {"stage2": "distilled (stage I → II)", "nokd": "NoKD"}
+# Fine-tuned on the labels (the paper), or with the MiniLM task teacher's logits too.
+FINETUNES = {"": "labels", "kd_": "labels + task KD"}
 
 
 def _metrics(run):
@@ -69,17 +71,21 @@ def _interleaved_p50(paths, runs):
     return {path: float(np.median(values)) for path, values in results.items()}
 
 
-def _student_record(root, h, init):
+def _student_record(root, h, init, finetune):
     name = f"{init}_h{h}"
     pretrain = _metrics(root / name)
-    snips = _seed_runs(root, f"snips_{name}")
+    snips = _seed_runs(root, f"snips_{finetune}{name}")
     if not (pretrain and snips):
         return None
-    sst2, mrpc = _seed_runs(root, f"sst2_{name}"), _seed_runs(root, f"mrpc_{name}")
-    exports = {m: _export(root / f"snips_{name}", m) for m in ("float", "int8")}
+    sst2 = _seed_runs(root, f"sst2_{finetune}{name}")
+    mrpc = _seed_runs(root, f"mrpc_{finetune}{name}")
+    exports = {
+        m: _export(root / f"snips_{finetune}{name}", m) for m in ("float", "int8", "int8_text")
+    }
     return {
         "student": f"L6-H{h}",
         "init": init,
+        "finetune": FINETUNES[finetune],
         "parameters": snips[0]["model"]["parameters"],
         "pretrain": {"stage": pretrain["stage"], **pretrain["train"], "eval": pretrain["eval"]},
         "snips_intent": _mean_std([m["eval"]["intent_accuracy"] for m in snips]),
@@ -92,6 +98,7 @@ def _student_record(root, h, init):
         "int8_snips": exports["int8"] and exports["int8"]["accuracy"],
         "int8_agreement": exports["int8"] and exports["int8"]["parity"]["argmax_agreement"],
         "int8_path": exports["int8"] and exports["int8"]["tflite_path"],
+        "text_path": exports["int8_text"] and exports["int8_text"]["tflite_path"],
         "sequence_length": exports["int8"] and exports["int8"]["sequence_length"],
     }
 
@@ -107,6 +114,7 @@ def _teacher_record(teacher_root):
     return {
         "student": "MiniLM-L6-H384 teacher",
         "init": "teacher",
+        "finetune": "labels",
         "parameters": snips["model"]["parameters"],
         "snips_intent": one(snips["eval"]["intent_accuracy"]),
         "snips_slot_f1": one(snips["eval"]["slot_f1"]),
@@ -118,6 +126,7 @@ def _teacher_record(teacher_root):
         "int8_snips": exports["int8"] and exports["int8"]["accuracy"],
         "int8_agreement": exports["int8"] and exports["int8"]["parity"]["argmax_agreement"],
         "int8_path": exports["int8"] and exports["int8"]["tflite_path"],
+        "text_path": None,
         "sequence_length": exports["int8"] and exports["int8"]["sequence_length"],
     }
 
@@ -128,21 +137,23 @@ def _mb(value):
 
 def _table(records, p50s):
     lines = [
-        "| model | init | params | float .tflite MB | int8 .tflite MB | int8 p50 ms (seq) "
-        "| SNIPS intent | SNIPS slot F1 | int8 SNIPS intent / slot F1 | SST-2 dev | MRPC dev acc / F1 |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| model | init | fine-tuned on | params | float .tflite MB | int8 .tflite MB "
+        "| int8 p50 ms (seq) | int8 strings-in p50 ms | SNIPS intent | SNIPS slot F1 "
+        "| int8 SNIPS intent / slot F1 | SST-2 dev | MRPC dev acc / F1 |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in records:
-        p50 = p50s.get(r["int8_path"])
+        p50, text_p50 = p50s.get(r["int8_path"]), p50s.get(r["text_path"])
         latency = "—" if p50 is None else f"{p50:.3f} ({r['sequence_length']})"
+        text_latency = "—" if text_p50 is None else f"{text_p50:.3f}"
         int8 = r["int8_snips"]
         int8_scores = "—"
         if int8:
             int8_scores = f"{100 * int8['intent_accuracy']:.1f} / {100 * int8['slot_f1']:.1f}"
         lines.append(
-            f"| {r['student']} | {INITS.get(r['init'], r['init'])} | {r['parameters'] / 1e6:.2f}M "
-            f"| {_mb(r['float_bytes'])} | {_mb(r['int8_bytes'])} "
-            f"| {latency} "
+            f"| {r['student']} | {INITS.get(r['init'], r['init'])} | {r['finetune']} "
+            f"| {r['parameters'] / 1e6:.2f}M | {_mb(r['float_bytes'])} | {_mb(r['int8_bytes'])} "
+            f"| {latency} | {text_latency} "
             f"| {_fmt(r['snips_intent'])} | {_fmt(r['snips_slot_f1'])} "
             f"| {int8_scores} "
             f"| {_fmt(r['sst2'])} | {_fmt(r['mrpc_accuracy'])} / {_fmt(r['mrpc_f1'])} |"
@@ -158,7 +169,7 @@ def _scale_table(records):
     ]
     for r in records:
         p = r.get("pretrain")
-        if not p:
+        if not p or r["finetune"] != FINETUNES[""]:
             continue
         held_out = ", ".join(f"{k} {100 * v:.1f}" for k, v in p["eval"].items() if "accuracy" in k)
         lines.append(
@@ -235,16 +246,23 @@ def main(argv=None):
     records = [
         r
         for h in sizes
-        for r in (_student_record(args.root, h, init) for init in INITS)
+        for finetune in FINETUNES
+        for r in (_student_record(args.root, h, init, finetune) for init in INITS)
         if r is not None
     ]
     teacher = _teacher_record(args.teacher_root)
     if teacher:
         records.insert(0, teacher)
-    paths = [r["int8_path"] for r in records if r["int8_path"] and Path(r["int8_path"]).is_file()]
+    paths = [
+        path
+        for r in records
+        for path in (r["int8_path"], r["text_path"])
+        if path and Path(path).is_file()
+    ]
     p50s = _interleaved_p50(paths, args.runs) if paths else {}
     for r in records:
         r["int8_p50_ms"] = p50s.get(r["int8_path"])
+        r["int8_text_p50_ms"] = p50s.get(r["text_path"])
     plot_curves(args.root, sizes, args.png)
     (args.root / "mixed_vocab_records.json").write_text(json.dumps(records, indent=1) + "\n")
     print(_table(records, p50s))
