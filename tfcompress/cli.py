@@ -25,23 +25,31 @@ def _parse_overrides(pairs):
     return overrides
 
 
-def _print_results(title, summary, run_dir):
+def _print_table(title, rows, footer):
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title=title)
     table.add_column("metric")
     table.add_column("value", justify="right")
-    for name, value in summary["eval"].items():
-        table.add_row(f"eval {name}", f"{value:.4f}")
-    table.add_row("eval examples", str(summary["eval_examples"]))
-    table.add_row("train examples", str(summary["train"]["examples"]))
-    table.add_row("train wall time (s)", f"{summary['train']['wall_time_s']:.1f}")
-    table.add_row("parameters", f"{summary['model']['parameters']:,}")
-    table.add_row("float32 weights (MB)", f"{summary['model']['float32_mb']:.2f}")
+    for name, value in rows:
+        table.add_row(name, value)
     console = Console()
     console.print(table)
-    console.print(f"run directory: {run_dir} (config.yaml, metrics.json, model.keras, history.csv)")
+    console.print(footer)
+
+
+def _print_results(title, summary, run_dir):
+    rows = [(f"eval {name}", f"{value:.4f}") for name, value in summary["eval"].items()]
+    rows += [
+        ("eval examples", str(summary["eval_examples"])),
+        ("train examples", str(summary["train"]["examples"])),
+        ("train wall time (s)", f"{summary['train']['wall_time_s']:.1f}"),
+        ("parameters", f"{summary['model']['parameters']:,}"),
+        ("float32 weights (MB)", f"{summary['model']['float32_mb']:.2f}"),
+    ]
+    footer = f"run directory: {run_dir} (config.yaml, metrics.json, model.keras, history.csv)"
+    _print_table(title, rows, footer)
 
 
 def _run_recipe(args, load_config, run):
@@ -74,9 +82,6 @@ def cmd_quantize(args):
 
 
 def cmd_pretrain(args):
-    from rich.console import Console
-    from rich.table import Table
-
     from tfcompress.distill.pretrain_run_config import load_pretrain_config
     from tfcompress.distill.run_pretrain import run_pretrain
 
@@ -85,19 +90,16 @@ def cmd_pretrain(args):
         overrides["output_dir"] = args.output_dir
     config = load_pretrain_config(args.config, overrides)
     summary = run_pretrain(config, overwrite=args.overwrite)
-    table = Table(title=f"pretrain ({summary['stage']}): {args.config}")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for name, value in summary["eval"].items():
-        table.add_row(f"held-out {name}", f"{value:.4f}")
     train = summary["train"]
-    table.add_row("steps (this session)", f"{train['steps_this_session']:,}")
-    table.add_row("sequences (this session)", f"{train['sequences_this_session']:,}")
-    table.add_row("train wall time (s)", f"{train['wall_time_s']:.1f}")
-    table.add_row("encoder parameters", f"{summary['model']['encoder_parameters']:,}")
-    console = Console()
-    console.print(table)
-    console.print(f"run directory: {config.output_dir} (config.yaml, metrics.json, model.keras)")
+    rows = [(f"held-out {name}", f"{value:.4f}") for name, value in summary["eval"].items()]
+    rows += [
+        ("steps (this session)", f"{train['steps_this_session']:,}"),
+        ("sequences (this session)", f"{train['sequences_this_session']:,}"),
+        ("train wall time (s)", f"{train['wall_time_s']:.1f}"),
+        ("encoder parameters", f"{summary['model']['encoder_parameters']:,}"),
+    ]
+    footer = f"run directory: {config.output_dir} (config.yaml, metrics.json, model.keras)"
+    _print_table(f"pretrain ({summary['stage']}): {args.config}", rows, footer)
 
 
 def cmd_vocab(args):
@@ -180,13 +182,12 @@ def cmd_report(args):
 
 
 def cmd_export(args):
-    from tfcompress.export.run_export import export_run, export_run_text
+    from tfcompress.export.run_export import export_run
 
-    export = export_run_text if args.strings_in else export_run
     for mode in args.mode:
         output = args.output if len(args.mode) == 1 else None
         float_ops = None if args.float_ops is None else [o for o in args.float_ops.split(",") if o]
-        report = export(
+        report = export_run(
             args.run_dir,
             mode,
             output=output,
@@ -197,6 +198,7 @@ def cmd_export(args):
             float_ops=float_ops,
             equalize=not args.no_equalize,
             range_quantile=args.range_quantile,
+            strings_in=args.strings_in,
         )
         _print_export(report)
         if args.profile:

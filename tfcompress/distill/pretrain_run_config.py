@@ -12,6 +12,7 @@ from tfcompress.config_loading import (
 )
 from tfcompress.data.mlm_examples import MaskingConfig
 from tfcompress.errors import ConfigError
+from tfcompress.training.finetune_config import TrainingConfig
 
 # stage1: the teacher learns the student vocabulary's embeddings through mixed segmentation;
 # stage2: the student starts from those embeddings; nokd: the same student from scratch.
@@ -70,23 +71,18 @@ class StudentConfig:
 
 
 @dataclasses.dataclass
-class PretrainTrainingConfig:
-    """Steps, not passes: the corpus is an endless stream of freshly masked examples."""
+class PretrainTrainingConfig(TrainingConfig):
+    """Finetune's settings, counted in steps: the corpus is an endless stream of freshly
+    masked examples, so `steps_per_epoch` is required."""
 
     epochs: int = 10
     steps_per_epoch: int = 100
-    batch_size: int = 32
     learning_rate: float = 1e-4
     warmup_ratio: float = 0.05
-    weight_decay: float = 0.01
-    eval_batch_size: int = 64
 
     def __post_init__(self):
-        require_positive(self, "epochs", "steps_per_epoch", "batch_size", "eval_batch_size")
-        if not 0 < self.learning_rate < 1:
-            raise ConfigError(f"learning_rate: must be in (0, 1), got {self.learning_rate}")
-        if not 0 <= self.warmup_ratio < 1:
-            raise ConfigError(f"warmup_ratio: must be in [0, 1), got {self.warmup_ratio}")
+        super().__post_init__()
+        require_positive(self, "steps_per_epoch")
 
 
 @dataclasses.dataclass

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from tfcompress.atomic_write import write_json_atomic
 from tfcompress.export import DEFAULT_RANGE_QUANTILE
+from tfcompress.export.text_model import export_text_model
 from tfcompress.export.tflite_export import export_tflite, report_path
 from tfcompress.export.tflite_model_runner import TFLiteModelRunner
 from tfcompress.models.quantized_copy import lsq_steps, packed_size_bytes
@@ -22,21 +23,44 @@ def export_run(
     float_ops=None,
     equalize=True,
     range_quantile=DEFAULT_RANGE_QUANTILE,
+    strings_in=False,
 ) -> dict:
     """Export `RUN_DIR/model.keras` to `RUN_DIR/export/<mode>.tflite` (+ `.json` report).
 
     Calibration examples come from the run's training data, verification examples from its
     eval data (`verify_examples=0`: all of it); the report adds the task metrics of the
-    TFLite model and of the Keras model on those same examples.
+    TFLite model and of the Keras model on those same examples. `strings_in` exports the
+    strings-in model instead (tokenizer in the graph, `<mode>_text.tflite`), calibrated and
+    verified on the same examples as texts (parity covers per-token outputs on real tokens).
     """
     run = FinishedRun.read(run_dir)
-    output = Path(output) if output else run.directory / "export" / f"{mode}.tflite"
+    name = f"{mode}_text" if strings_in else mode
+    output = Path(output) if output else run.directory / "export" / f"{name}.tflite"
     runtime = run.task_runtime()
     calibration = runtime.train.subset(representative_examples, seed=runtime.seed)
     verification = runtime.with_eval(
         runtime.eval.subset(verify_examples or len(runtime.eval), seed=runtime.seed)
     )
     model = run.load_model()
+    options = dict(
+        min_agreement=min_agreement,
+        max_abs_diff=max_abs_diff,
+        float_ops=float_ops,
+        equalize=equalize,
+        range_quantile=range_quantile,
+        extra_report={"run_dir": str(run.directory), "task": runtime.task},
+    )
+    if strings_in:
+        return export_text_model(
+            model,
+            runtime.tokenizer,
+            output,
+            mode,
+            pair=getattr(runtime.train, "texts_b", None) is not None,
+            representative_texts=task_texts(calibration),
+            verify_texts=task_texts(verification.eval),
+            **options,
+        )
     report = export_tflite(
         model,
         output,
@@ -44,12 +68,7 @@ def export_run(
         sequence_length=runtime.tokenizer.sequence_length,
         representative_inputs=runtime.inputs(calibration),
         verify_inputs=runtime.inputs(verification.eval),
-        min_agreement=min_agreement,
-        max_abs_diff=max_abs_diff,
-        float_ops=float_ops,
-        equalize=equalize,
-        range_quantile=range_quantile,
-        extra_report={"run_dir": str(run.directory), "task": runtime.task},
+        **options,
     )
     report["accuracy"] = verification.evaluate(TFLiteModelRunner(output.read_bytes()))
     report["keras_accuracy"] = verification.evaluate(model)
@@ -70,45 +89,3 @@ def task_texts(data):
             return list(data.texts_a)
         return list(zip(data.texts_a, data.texts_b, strict=True))
     return [" ".join(words) for words in data.words]
-
-
-def export_run_text(
-    run_dir,
-    mode="int8",
-    *,
-    output=None,
-    representative_examples=512,
-    verify_examples=256,
-    min_agreement=None,
-    max_abs_diff=None,
-    float_ops=None,
-    equalize=True,
-    range_quantile=DEFAULT_RANGE_QUANTILE,
-) -> dict:
-    """The strings-in model of `RUN_DIR` (tokenizer in the graph): `export/<mode>_text.tflite`.
-
-    Calibrated on training texts and verified against the Keras model on eval texts, as
-    `export_run` does with ids (the report's parity covers per-token outputs on real tokens).
-    """
-    from tfcompress.export.text_model import export_text_model
-
-    run = FinishedRun.read(run_dir)
-    output = Path(output) if output else run.directory / "export" / f"{mode}_text.tflite"
-    runtime = run.task_runtime()
-    calibration = runtime.train.subset(representative_examples, seed=runtime.seed)
-    verification = runtime.eval.subset(verify_examples or len(runtime.eval), seed=runtime.seed)
-    return export_text_model(
-        run.load_model(),
-        runtime.tokenizer,
-        output,
-        mode,
-        pair=getattr(runtime.train, "texts_b", None) is not None,
-        representative_texts=task_texts(calibration),
-        verify_texts=task_texts(verification),
-        min_agreement=min_agreement,
-        max_abs_diff=max_abs_diff,
-        float_ops=float_ops,
-        equalize=equalize,
-        range_quantile=range_quantile,
-        extra_report={"run_dir": str(run.directory), "task": runtime.task},
-    )
