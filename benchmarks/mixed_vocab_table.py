@@ -161,22 +161,29 @@ def _table(records, p50s):
     return "\n".join(lines)
 
 
-def _scale_table(records):
+def _scale_table(root, sizes):
+    """Steps, sequences, token positions and wall time of every pretraining stage."""
     lines = [
         "| student | stage | steps | sequences | token positions | wall time (min) "
-        "| held-out masked acc (per vocabulary) |",
+        "| held-out masked accuracy |",
         "|---|---|---:|---:|---:|---:|---|",
     ]
-    for r in records:
-        p = r.get("pretrain")
-        if not p or r["finetune"] != FINETUNES[""]:
-            continue
-        held_out = ", ".join(f"{k} {100 * v:.1f}" for k, v in p["eval"].items() if "accuracy" in k)
-        lines.append(
-            f"| {r['student']} | {p['stage']} | {p['steps_this_session']:,} "
-            f"| {p['sequences_this_session']:,} | {p['token_positions_this_session']:,} "
-            f"| {p['wall_time_s'] / 60:.0f} | {held_out} |"
-        )
+    for h in sizes:
+        for stage in ("stage1", "stage2", "nokd"):
+            metrics = _metrics(root / f"{stage}_h{h}")
+            if not metrics:
+                continue
+            t = metrics["train"]
+            held_out = ", ".join(
+                f"{k.replace('_accuracy', ' vocab')} {100 * v:.1f}"
+                for k, v in metrics["eval"].items()
+                if "accuracy" in k
+            )
+            lines.append(
+                f"| L6-H{h} | {stage} | {t['steps_this_session']:,} "
+                f"| {t['sequences_this_session']:,} | {t['token_positions_this_session']:,} "
+                f"| {t['wall_time_s'] / 60:.0f} | {held_out} |"
+            )
     return "\n".join(lines)
 
 
@@ -267,7 +274,7 @@ def main(argv=None):
     (args.root / "mixed_vocab_records.json").write_text(json.dumps(records, indent=1) + "\n")
     print(_table(records, p50s))
     print()
-    print(_scale_table(records))
+    print(_scale_table(args.root, sizes))
     print(f"\ncurves: {args.png}", file=sys.stderr)
 
 
