@@ -22,7 +22,11 @@ from pathlib import Path
 
 INITS = {"stage2": "distilled (stage I → II)", "nokd": "NoKD"}
 # Fine-tuned on the labels (the paper), or with the MiniLM task teacher's logits too.
-FINETUNES = {"": "labels", "kd_": "labels + task KD"}
+FINETUNES = {
+    "": "labels",
+    "long_": "labels, 20 ep at 2e-3 (SNIPS)",
+    "kd_": "labels + task KD",
+}
 
 
 def _metrics(run):
