@@ -48,3 +48,23 @@ def test_config_and_save_load(tmp_path):
     assert_config_roundtrip(layer)
     model = wrap(layer, (4,), (4,), dtypes=["int32", "int32"])
     assert_saved_model_identical(model, [IDS, SEGMENTS], tmp_path)
+
+
+def test_second_vocabulary_ids_read_the_projected_second_table(tmp_path):
+    layer = BertEmbeddings(10, 8, 6, dropout=0.0, second_vocab_size=5, second_embedding_dim=3)
+    ids = np.array([[1, 10, 14, 2]], "int32")  # 10 and 14: rows 0 and 4 of the second table
+    out = layer(ids, np.zeros_like(ids)).numpy()
+    second = layer.second_word_embeddings.numpy() @ layer.second_projection.kernel.numpy()
+    second += layer.second_projection.bias.numpy()
+    words = np.stack(
+        [layer.word_embeddings.numpy()[1], second[0], second[4], layer.word_embeddings.numpy()[2]]
+    )
+    expected = words + layer.position_embeddings.numpy()[:4] + layer.segment_embeddings.numpy()[0]
+    np.testing.assert_allclose(out[0], _layer_norm(expected), atol=1e-4)
+    # The decoder sees both vocabularies at the hidden width, first table first.
+    table = layer.output_table().numpy()
+    assert table.shape == (15, 8)
+    np.testing.assert_allclose(table[10:], second, atol=1e-6)
+    assert_config_roundtrip(layer)
+    model = wrap(layer, (4,), (4,), dtypes=["int32", "int32"])
+    assert_saved_model_identical(model, [ids, np.zeros_like(ids)], tmp_path)

@@ -35,3 +35,25 @@ def test_from_dict_roundtrip():
 def test_errors_name_the_key(values, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         EncoderConfig.from_dict(values)
+
+
+@pytest.mark.parametrize(
+    "values, needle",
+    [
+        ({"second_vocab_size": 100}, "second_embedding_dim"),
+        ({"second_vocab_size": 0, "second_embedding_dim": 8}, "second_vocab_size"),
+        (
+            {"second_vocab_size": 100, "second_embedding_dim": 8, "embedding_dim": 16},
+            "embedding_dim",
+        ),
+    ],
+)
+def test_second_vocabulary_settings_are_checked(values, needle):
+    with pytest.raises(ConfigError, match=needle):
+        EncoderConfig(vocab_size=50, hidden_size=32, num_heads=4, **values)
+
+
+def test_second_vocabulary_extends_the_id_space():
+    config = EncoderConfig(vocab_size=50, second_vocab_size=20, second_embedding_dim=8)
+    assert config.total_vocab_size == 70
+    assert EncoderConfig.from_dict(config.to_dict()) == config
