@@ -23,7 +23,8 @@ _STUDENT_ENCODER_KEYS = ("hidden_size", "num_layers", "num_heads", "intermediate
 @dataclasses.dataclass
 class CorpusConfig:
     """Text files with one paragraph per line; `eval` ones are held out for the masked
-    accuracy reported at the end (`eval_examples` fixed, seeded examples)."""
+    accuracy reported at the end (`eval_examples` fixed, seeded examples). `lower_case`
+    applies to NoKD; stage I follows its teacher's casing, stage II its stage I's."""
 
     train: list
     eval: list

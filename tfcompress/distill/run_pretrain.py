@@ -102,7 +102,8 @@ def prepare(config):
     if config.stage == "stage2":
         stage_one = PretrainedRun.read(config.stage_one, role="stage_one", stages=("stage1",))
     student_vocab = _student_vocabulary(config, stage_one)
-    lower_case = config.corpus.lower_case
+    # Stage II reads the vocabulary stage I learned its table with, cased as it was there.
+    lower_case = stage_one.lower_case if stage_one else config.corpus.lower_case
     vocabularies = [student_vocab]
     if config.stage == "stage1":
         teacher_tokenizer = hf_checkpoint_tokenizer(
