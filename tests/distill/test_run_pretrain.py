@@ -228,7 +228,8 @@ def test_task_distillation_across_vocabularies(world, finished_run, tmp_path):
     from tfcompress.distill.run_distill import run_distill
 
     teacher = tmp_path / "teacher"
-    shutil.copytree(finished_run[0], teacher)  # its cache directory stays this test's own
+    # A copy without other tests' caches: the one cache built here is this test's own.
+    shutil.copytree(finished_run[0], teacher, ignore=shutil.ignore_patterns("distill_cache"))
     values = {
         "task": "intent_slot",
         "output_dir": str(tmp_path / "kd"),
