@@ -268,3 +268,17 @@ def test_cross_vocabulary_distillation_refuses_token_losses(world, finished_run,
     }
     code, err = _run_cli(capsys, "distill", "--config", _config_file(tmp_path, values))
     _assert_one_line_error(code, err, "distillation.hidden", "own vocabulary")
+
+
+def test_pretrain_command_prints_its_table(world, tmp_path, capsys):
+    values = recipe(
+        world, "nokd", tmp_path / "n", training={"epochs": 1, "steps_per_epoch": 2, "batch_size": 4}
+    )
+    from tfcompress.cli import main
+
+    assert main(["pretrain", "--config", _config_file(tmp_path, values)]) == 0
+    printed = capsys.readouterr().out
+    assert "held-out accuracy" in printed and "sequences (this session)" in printed
+    summary = PretrainedRun.read(tmp_path / "n").metrics
+    assert summary["train"]["steps_this_session"] == 2
+    assert summary["train"]["sequences_this_session"] == 8
