@@ -99,8 +99,8 @@ class PretrainedRun:
         return keras.models.load_model(self.directory / "model.keras", safe_mode=True)
 
     def load_encoder(self, pooling="cls", name="encoder"):
-        """The pretrained encoder, rebuilt with `pooling` (the pooler, untrained by MLM,
-        starts fresh when kept)."""
+        """The pretrained encoder, rebuilt with `pooling`. MLM never trains the pooler: with
+        `"cls"` it is copied at the values it was initialized with."""
         from tfcompress.models import Encoder, EncoderConfig
         from tfcompress.models.student_init import init_from_teacher
 
