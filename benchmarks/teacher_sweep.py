@@ -14,6 +14,7 @@ Usage (repository root, ../shared beside it):
 import argparse
 import itertools
 import json
+import re
 import shutil
 import statistics
 from pathlib import Path
@@ -53,6 +54,19 @@ def run_point(args, pooling, learning_rate, epochs, seed):
     records.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(metrics_path, records / "metrics.json")
     return json.loads(metrics_path.read_text())
+
+
+def recorded_results(records):
+    """Every point recorded under `records` (this sweep's and earlier ones), by its name."""
+    pattern = re.compile(r"(\w+)_lr([\d.e-]+)_ep(\d+)_seed(\d+)")
+    results = {}
+    for path in sorted(Path(records).glob("*/metrics.json")):
+        match = pattern.fullmatch(path.parent.name)
+        if match:
+            pooling, learning_rate, epochs, seed = match.groups()
+            point = (pooling, float(learning_rate), int(epochs), int(seed))
+            results[point] = json.loads(path.read_text())
+    return results
 
 
 def mean_and_error(values):
@@ -97,8 +111,10 @@ def main():
     parser.add_argument("--runs-root", required=True)
     parser.add_argument("--records", required=True)
     args = parser.parse_args()
-    results = {point: run_point(args, *point) for point in grid(args)}
-    table = summary_table(results)
+    for point in grid(args):
+        run_point(args, *point)
+    # The summary covers every point recorded there, so sweeps run in parts add up.
+    table = summary_table(recorded_results(args.records))
     command = "python benchmarks/teacher_sweep.py " + " ".join(
         f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
         for k, v in vars(args).items()
