@@ -131,3 +131,17 @@ def test_from_vocab_file_and_errors(tmp_path):
 
 def test_tokenize_debug_strings():
     assert WordPieceTokenizer(VOCAB).tokenize("Playing cats") == ["play", "##ing", "cat", "##s"]
+
+
+def test_packed_lengths_count_what_packing_keeps_when_nothing_is_cut():
+    tokenizer = WordPieceTokenizer(VOCAB, sequence_length=64)
+    texts_a, texts_b = ["the cats sat", "playing zebra dog", ""], ["mat", "", "the the"]
+    real = tokenizer(texts_a, texts_b)["padding_mask"].numpy().sum(-1)
+    assert tokenizer.packed_lengths(texts_a, texts_b).tolist() == real.tolist()
+    single = tokenizer(texts_a)["padding_mask"].numpy().sum(-1)
+    assert tokenizer.packed_lengths(texts_a).tolist() == single.tolist()
+    words = [["the", "cats"], ["zebra"], ["\u200b", "playing"]]  # a word with no pieces
+    ragged = tf.ragged.constant(words)
+    inputs, _ = tokenizer.encode_tagged(ragged, tf.ragged.constant([[0, 0], [0], [0, 0]]))
+    expected = inputs["padding_mask"].numpy().sum(-1).tolist()
+    assert tokenizer.packed_lengths(None, words=words).tolist() == expected

@@ -1,6 +1,11 @@
 """Data: WordPiece tokenization and vocabularies, task readers, tf.data pipelines, metrics."""
 
-from tfcompress.data.datasets import classification_dataset, intent_slot_dataset, tagging_dataset
+from tfcompress.data.datasets import (
+    classification_dataset,
+    epoch_seed,
+    intent_slot_dataset,
+    tagging_dataset,
+)
 from tfcompress.data.glue import GLUE_TASKS, read_glue_tsv
 from tfcompress.data.glue_task import GlueTask
 from tfcompress.data.metrics import accuracy, classification_metrics, f1, matthews_corrcoef, slot_f1
@@ -27,6 +32,7 @@ __all__ = [
     "accuracy",
     "classification_dataset",
     "classification_metrics",
+    "epoch_seed",
     "f1",
     "generate_intent_slot_data",
     "intent_slot_dataset",

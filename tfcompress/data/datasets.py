@@ -2,11 +2,18 @@
 
 from collections.abc import Sequence
 
+import numpy as np
 import tensorflow as tf
 
 from tfcompress.data.task_data import IntentSlotData, TextClassificationData
 from tfcompress.data.wordpiece_tokenizer import WordPieceTokenizer
 from tfcompress.errors import DataError
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """The shuffling seed of one training epoch: a pure function of (seed, epoch), so a
+    resumed run sees the same order in its remaining epochs as an uninterrupted one."""
+    return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
 
 
 def classification_dataset(
@@ -40,14 +47,19 @@ def intent_slot_dataset(
     batch_size: int,
     shuffle: bool = False,
     seed: int = 0,
+    unseen_labels: str = "error",
 ) -> tf.data.Dataset:
     """Batches of (inputs, {"intent_logits": int32 [B], "slot_logits": int32 [B, S]}).
 
     Slot labels sit on each word's first wordpiece, -1 elsewhere (see encode_tagged).
+    `unseen_labels="count_as_wrong"` labels an intent outside `intent_names` -1 (never
+    predicted) and a tag outside `tag_names` "O" (scoring reads the gold tags as text).
     """
-    intent_index = _index(intent_names, data.intents, "intent")
-    intents = [intent_index[i] for i in data.intents]
-    dataset = _tagged_examples(data, tag_names, shuffle, seed, extra=tf.constant(intents, tf.int32))
+    keep = unseen_labels == "count_as_wrong"
+    intent_index = _index(intent_names, data.intents, "intent", -1 if keep else None)
+    intents = [intent_index.get(i, -1) for i in data.intents]
+    extra = tf.constant(intents, tf.int32)
+    dataset = _tagged_examples(data, tag_names, shuffle, seed, extra=extra, keep_unseen=keep)
 
     def encode(words, tags, intent):
         inputs, slots = tokenizer.encode_tagged(words, tags)
@@ -63,20 +75,23 @@ def tagging_dataset(
     batch_size: int,
     shuffle: bool = False,
     seed: int = 0,
+    unseen_labels: str = "error",
 ) -> tf.data.Dataset:
     """Batches of (inputs, int32 token labels [B, S]) for token tagging; intents are ignored."""
-    dataset = _tagged_examples(data, tag_names, shuffle, seed)
+    keep = unseen_labels == "count_as_wrong"
+    dataset = _tagged_examples(data, tag_names, shuffle, seed, keep_unseen=keep)
     return _batch_and_encode(dataset, batch_size, tokenizer.encode_tagged)
 
 
 def _tagged_examples(
-    data: IntentSlotData, tag_names, shuffle: bool, seed: int, extra=None
+    data: IntentSlotData, tag_names, shuffle: bool, seed: int, extra=None, keep_unseen=False
 ) -> tf.data.Dataset:
     if len(data) == 0:
         raise DataError("no intent/slot examples to build a dataset from; check the data directory")
-    tag_index = _index(tag_names, (t for row in data.tags for t in row), "slot tag")
+    outside = list(tag_names).index("O") if keep_unseen else None
+    tag_index = _index(tag_names, (t for row in data.tags for t in row), "slot tag", outside)
     lengths = [len(row) for row in data.words]
-    flat_tags = [tag_index[t] for row in data.tags for t in row]
+    flat_tags = [tag_index.get(t, outside) for row in data.tags for t in row]
     columns = (
         tf.RaggedTensor.from_row_lengths(
             tf.constant([w for row in data.words for w in row], tf.string), lengths
@@ -104,11 +119,12 @@ def _maybe_shuffle(
     return dataset.shuffle(max(size, 1), seed=seed, reshuffle_each_iteration=True)
 
 
-def _index(names: Sequence[str], values, kind: str) -> dict[str, int]:
-    """name -> id, after checking every value has a name (e.g. a test-only intent)."""
+def _index(names: Sequence[str], values, kind: str, unseen_id=None) -> dict[str, int]:
+    """name -> id, after checking every value has a name (e.g. a test-only intent) unless
+    values without one get `unseen_id`."""
     index = {name: i for i, name in enumerate(names)}
     unknown = sorted(set(values) - index.keys())
-    if unknown:
+    if unknown and unseen_id is None:
         raise DataError(
             f"unknown {kind}(s) {unknown[:10]}{' ...' if len(unknown) > 10 else ''} not among the "
             f"{len(index)} known {kind} names; build the names from the training split (plus any "

@@ -8,6 +8,7 @@ import numpy as np
 
 from tfcompress.data.glue_task import GlueTask
 from tfcompress.data.task_data import TextClassificationData
+from tfcompress.data.text_files import read_lines
 from tfcompress.errors import DataError
 
 _ENTAILMENT = ("entailment", "not_entailment")
@@ -61,33 +62,40 @@ def read_glue_tsv(
     task: str,
     skip_malformed: bool = False,
     label_names: Sequence[str] | None = None,
+    keep_unknown_labels: bool = False,
 ) -> TextClassificationData:
     """Read a labelled GLUE TSV file of `task` (a key of GLUE_TASKS).
 
     `label_names` overrides the task's label vocabulary (label id = index in it).
     Malformed rows raise DataError naming path and line, or with `skip_malformed`
-    are dropped and counted in `skipped`.
+    are dropped and counted in `skipped`. With `keep_unknown_labels` a well-formed row
+    whose label is outside the vocabulary is kept with label -1 (its text in
+    `unknown_labels`), for the caller to report or score as never right.
     """
     layout = _layout(task)
     path = Path(path)
     names = list(label_names) if label_names is not None else list(layout.label_names)
     label_ids = {name: i for i, name in enumerate(names)}
-    texts_a, texts_b, labels, skipped = [], [], [], 0
+    texts_a, texts_b, labels, skipped, unknown = [], [], [], 0, {}
     lines = _read_lines(path)
     expected = _expected_columns(path, layout, lines)
     for lineno, line in enumerate(lines, start=1):
         if (layout.has_header and lineno == 1) or not line:
             continue
         try:
-            a, b, label = _parse_row(path, lineno, line, layout, expected, label_ids)
+            a, b, label = _parse_row(
+                path, lineno, line, layout, expected, None if keep_unknown_labels else label_ids
+            )
         except DataError:
             if not skip_malformed:
                 raise
             skipped += 1
             continue
+        if label not in label_ids:
+            unknown[len(labels)] = label
         texts_a.append(a)
         texts_b.append(b)
-        labels.append(label)
+        labels.append(label_ids.get(label, -1))
     if not texts_a:
         raise DataError(
             f"{path}: no {task} examples found (skipped {skipped} malformed rows); is this the right file?"
@@ -98,6 +106,7 @@ def read_glue_tsv(
         labels=np.asarray(labels, dtype=np.int64),
         label_names=names,
         skipped=skipped,
+        unknown_labels=unknown,
     )
 
 
@@ -108,19 +117,9 @@ def _layout(task: str) -> GlueTask:
 
 
 def _read_lines(path: Path) -> list[str]:
-    # utf-8-sig drops MRPC's byte-order mark; fields are split on tabs by hand because
-    # the sentences contain bare double quotes that csv quoting would misread.
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as f:
-            return [line.rstrip("\r\n") for line in f]
-    except FileNotFoundError:
-        raise DataError(
-            f"{path}: file not found; check the data directory in your config"
-        ) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise DataError(
-            f"{path}: cannot read TSV ({e}); it must be a UTF-8 tab-separated file"
-        ) from None
+    # Fields are split on tabs by hand because the sentences contain bare double quotes
+    # that csv quoting would misread.
+    return read_lines(path, "TSV file", "check the data paths in your config")
 
 
 def _expected_columns(path: Path, layout: GlueTask, lines: list[str]) -> int:
@@ -138,7 +137,8 @@ def _expected_columns(path: Path, layout: GlueTask, lines: list[str]) -> int:
     return count
 
 
-def _parse_row(path, lineno, line, layout: GlueTask, expected: int, label_ids: dict[str, int]):
+def _parse_row(path, lineno, line, layout: GlueTask, expected: int, label_ids):
+    """(text_a, text_b, label text); `label_ids` (None: any label) checks the label."""
     fields = line.split("\t")
     if len(fields) != expected:
         raise DataError(
@@ -146,10 +146,10 @@ def _parse_row(path, lineno, line, layout: GlueTask, expected: int, label_ids: d
             f"(is this a {layout.name} file? fix the row or pass skip_malformed=True)"
         )
     label = fields[layout.label_column].strip()
-    if label not in label_ids:
+    if label_ids is not None and label not in label_ids:
         raise DataError(
             f"{path}:{lineno}: unknown label {label!r}; expected one of {sorted(label_ids)} "
             f"(fix the row or pass skip_malformed=True)"
         )
     text_b = fields[layout.text_b_column] if layout.text_b_column is not None else None
-    return fields[layout.text_a_column], text_b, label_ids[label]
+    return fields[layout.text_a_column], text_b, label

@@ -12,12 +12,9 @@ def accuracy(y_true, y_pred) -> float:
 
 
 def f1(y_true, y_pred) -> float:
-    """Binary F1 with class 1 positive (the GLUE MRPC/QQP convention); 0.0 if undefined."""
-    return float(
-        _sk.f1_score(
-            np.asarray(y_true), np.asarray(y_pred), pos_label=1, average="binary", zero_division=0
-        )
-    )
+    """Binary F1 with class 1 positive (the GLUE MRPC/QQP convention); 0.0 if undefined.
+    Any other label (-1: one the model has no output for) is a negative."""
+    return float(_sk.f1_score(np.asarray(y_true) == 1, np.asarray(y_pred) == 1, zero_division=0))
 
 
 def matthews_corrcoef(y_true, y_pred) -> float:

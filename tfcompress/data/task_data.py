@@ -1,6 +1,6 @@
 """In-memory task datasets as read from disk, before tokenization."""
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -9,7 +9,9 @@ import numpy as np
 class TextClassificationData:
     """Single sentences or sentence pairs with integer labels indexing `label_names`.
 
-    `skipped` counts malformed rows the reader dropped (skip_malformed=True).
+    `skipped` counts malformed rows the reader dropped (skip_malformed=True). A label
+    outside `label_names` (kept by `read_glue_tsv(keep_unknown_labels=True)`) is -1, its
+    text in `unknown_labels` under the example's index.
     """
 
     texts_a: list[str]
@@ -17,6 +19,7 @@ class TextClassificationData:
     labels: np.ndarray
     label_names: list[str]
     skipped: int = 0
+    unknown_labels: dict[int, str] = field(default_factory=dict)
 
     def __post_init__(self):
         self.labels = np.asarray(self.labels, dtype=np.int64)
@@ -37,6 +40,11 @@ class TextClassificationData:
             texts_b=None if self.texts_b is None else [self.texts_b[i] for i in idx],
             labels=self.labels[idx],
             label_names=list(self.label_names),
+            unknown_labels={
+                new: self.unknown_labels[old]
+                for new, old in enumerate(idx.tolist())
+                if old in self.unknown_labels
+            },
         )
 
 

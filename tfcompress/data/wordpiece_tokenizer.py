@@ -132,6 +132,19 @@ class WordPieceTokenizer:
         """
         return self._wordpieces(texts)
 
+    def packed_lengths(self, texts_a, texts_b=None, words=None) -> np.ndarray:
+        """Tokens each example would take untrimmed, [CLS] and [SEP]s included: of texts
+        (or pairs) as `__call__` packs them, or of pre-split `words` as `encode_tagged` does."""
+        if words is not None:
+            flat = tf.constant([w for row in words for w in row], tf.string)
+            pieces = self._word_pieces(flat).row_lengths().numpy()
+            ends = np.cumsum([len(row) for row in words])[:-1]
+            return np.array([part.sum() for part in np.split(pieces, ends)]) + 2
+        lengths = self._wordpieces(texts_a).row_lengths().numpy() + 2
+        if texts_b is not None:
+            lengths += self._wordpieces(texts_b).row_lengths().numpy() + 1
+        return lengths
+
     def _wordpieces(self, texts) -> tf.RaggedTensor:
         texts = tf.convert_to_tensor(texts, dtype=tf.string)
         return self._tokenizer.tokenize(texts)

@@ -4,6 +4,7 @@ import dataclasses
 
 from tfcompress.data.glue import GLUE_TASKS
 from tfcompress.errors import ConfigError
+from tfcompress.tasks.unseen_labels import UNSEEN_LABEL_POLICIES
 
 DATA_FORMATS = ("glue", "intent_slot", "synthetic")
 
@@ -11,7 +12,10 @@ DATA_FORMATS = ("glue", "intent_slot", "synthetic")
 @dataclasses.dataclass
 class DataConfig:
     """Where examples come from. `glue`: TSV files; `intent_slot`: SNIPS/ATIS dirs
-    (seq.in, seq.out, label); `synthetic`: our generator (no files needed)."""
+    (seq.in, seq.out, label); `synthetic`: our generator (no files needed).
+
+    `unseen_labels` decides what happens to eval examples whose labels the model has no
+    output for (see `tfcompress.tasks.unseen_labels`): "error" or "count_as_wrong"."""
 
     format: str
     train: str | None = None
@@ -22,6 +26,7 @@ class DataConfig:
     skip_malformed: bool = False
     synthetic_train_examples: int = 2000
     synthetic_eval_examples: int = 400
+    unseen_labels: str = "error"
 
     def __post_init__(self):
         if self.format not in DATA_FORMATS:
@@ -35,6 +40,11 @@ class DataConfig:
         if self.format == "glue" and self.glue_task not in GLUE_TASKS:
             raise ConfigError(
                 f"glue_task: {self.glue_task!r} unknown; use one of {', '.join(sorted(GLUE_TASKS))}"
+            )
+        if self.unseen_labels not in UNSEEN_LABEL_POLICIES:
+            raise ConfigError(
+                f"unseen_labels: {self.unseen_labels!r} unknown; use one of "
+                f"{', '.join(UNSEEN_LABEL_POLICIES)}"
             )
         for key in ("train_subset", "eval_subset"):
             value = getattr(self, key)

@@ -4,13 +4,12 @@ import dataclasses
 import json
 from pathlib import Path
 
-import keras
 import yaml
 
 from tfcompress.config_loading import dataclass_from_dict
 from tfcompress.data import WordPieceTokenizer
 from tfcompress.errors import ConfigError
-from tfcompress.run_directory import RunDirectory
+from tfcompress.run_directory import RunDirectory, load_keras_model
 from tfcompress.tasks.data_config import DataConfig
 from tfcompress.tasks.task_runtime import TaskRuntime, read_task_data
 
@@ -84,7 +83,7 @@ class FinishedRun:
 
     def load_model(self):
         """The run's task model; call inside a distribution strategy's scope if any."""
-        return keras.models.load_model(self.directory / "model.keras", safe_mode=True)
+        return load_keras_model(self.directory / "model.keras")
 
     def task_runtime(self):
         """The run's task on the data it was trained and evaluated on, batched as it was."""

@@ -4,13 +4,12 @@ import dataclasses
 import json
 from pathlib import Path
 
-import keras
 import yaml
 
 from tfcompress.data import WordPieceTokenizer
 from tfcompress.data.vocabulary import read_vocabulary
 from tfcompress.errors import ConfigError
-from tfcompress.run_directory import RunDirectory
+from tfcompress.run_directory import RunDirectory, load_keras_model
 
 PRETRAIN_RUN_FILES = ("config.yaml", "tokenizer.json", "vocab.txt", "model.keras")
 
@@ -96,7 +95,7 @@ class PretrainedRun:
         return WordPieceTokenizer(self.student_vocab(), sequence_length, self.lower_case)
 
     def load_masked_lm(self):
-        return keras.models.load_model(self.directory / "model.keras", safe_mode=True)
+        return load_keras_model(self.directory / "model.keras")
 
     def load_encoder(self, pooling="cls", name="encoder"):
         """The pretrained encoder, rebuilt with `pooling`. MLM never trains the pooler: with

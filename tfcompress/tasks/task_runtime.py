@@ -10,6 +10,7 @@ from tfcompress.data import (
     WordPieceTokenizer,
     classification_dataset,
     classification_metrics,
+    epoch_seed,
     generate_intent_slot_data,
     intent_slot_dataset,
     learn_wordpiece_vocabulary,
@@ -25,6 +26,7 @@ from tfcompress.errors import CheckpointError
 from tfcompress.models import build_classifier, build_intent_slot_model, build_tagger
 from tfcompress.models.hf_checkpoint import checkpoint_lower_case, read_hf_config
 from tfcompress.tasks.pretrained_run import PretrainedRun, is_pretrain_run
+from tfcompress.tasks.unseen_labels import check_unseen_labels
 
 
 @dataclasses.dataclass
@@ -44,6 +46,10 @@ class TaskRuntime:
         seed: shuffling seed.
         batch_size: training batch size.
         eval_batch_size: batch size for evaluation and inference.
+        unseen: set on construction, not passed: the `UnseenLabels` of the eval examples
+            scored as never right (None if there are none). Building a runtime checks
+            every label against `labels`: unseen ones in train are an error, in eval
+            what `data_config.unseen_labels` says.
 
     Example:
 
@@ -63,6 +69,11 @@ class TaskRuntime:
     seed: int = 0
     batch_size: int = 32
     eval_batch_size: int = 64
+    unseen: object = dataclasses.field(init=False, default=None)
+
+    def __post_init__(self):
+        labels = {"tags": self.labels["tags"]} if self.task == "tagging" else self.labels
+        self.unseen = check_unseen_labels(self.train, self.eval, labels, self.data_config)
 
     @classmethod
     def from_recipe(cls, config, tokenizer=None, labels=None):
@@ -85,20 +96,22 @@ class TaskRuntime:
         """The same task evaluated on other examples (a verification subset, say)."""
         return dataclasses.replace(self, eval=evaluation)
 
-    def dataset(self, data, training=False):
-        """(inputs, labels) batches of `data`; shuffled and in training batches if `training`."""
+    def dataset(self, data, training=False, epoch=0):
+        """(inputs, labels) batches of `data`; if `training`, in training batches and
+        shuffled in an order fixed by the seed and `epoch`."""
         batch = self.batch_size if training else self.eval_batch_size
-        options = {"shuffle": training, "seed": self.seed}
+        options = {"shuffle": training, "seed": epoch_seed(self.seed, epoch)}
         if self.task == "classification":
             return classification_dataset(data, self.tokenizer, batch, **options)
+        options["unseen_labels"] = self.data_config.unseen_labels
         if self.task == "tagging":
             return tagging_dataset(data, self.tokenizer, self.labels["tags"], batch, **options)
         return intent_slot_dataset(
             data, self.tokenizer, self.labels["intents"], self.labels["tags"], batch, **options
         )
 
-    def train_dataset(self):
-        return self.dataset(self.train, training=True)
+    def train_dataset(self, epoch=0):
+        return self.dataset(self.train, training=True, epoch=epoch)
 
     def eval_dataset(self):
         return self.dataset(self.eval, training=False)
@@ -163,8 +176,12 @@ class TaskRuntime:
 def read_task_data(data, seed):
     """(train, eval) examples as the `DataConfig` says, subsets applied."""
     if data.format == "glue":
-        train = read_glue_tsv(data.train, data.glue_task, skip_malformed=data.skip_malformed)
-        evaluation = read_glue_tsv(data.eval, data.glue_task, skip_malformed=data.skip_malformed)
+        # Rows with a label outside the task's set are kept (label -1) for the unseen-labels
+        # check to report all at once, unless skip_malformed drops them.
+        skip = data.skip_malformed
+        train = read_glue_tsv(data.train, data.glue_task, skip, keep_unknown_labels=not skip)
+        keep = data.unseen_labels == "count_as_wrong" or not skip
+        evaluation = read_glue_tsv(data.eval, data.glue_task, skip, keep_unknown_labels=keep)
     elif data.format == "intent_slot":
         train = read_intent_slot_dir(data.train, skip_malformed=data.skip_malformed)
         evaluation = read_intent_slot_dir(data.eval, skip_malformed=data.skip_malformed)
