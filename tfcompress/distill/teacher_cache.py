@@ -89,9 +89,13 @@ class TeacherCache:
             (staging / _META).write_text(
                 json.dumps({"fingerprint": key, "num_examples": count, "fields": sorted(arrays)})
             )
+            # Move a stale cache aside in one rename: deleting it in place could be killed
+            # halfway, leaving its meta.json beside missing arrays.
+            stale = staging.with_name(staging.name.replace(".cache-", ".stale-"))
             if self.directory.exists():
-                shutil.rmtree(self.directory)
+                os.replace(self.directory, stale)
             os.replace(staging, self.directory)
+            shutil.rmtree(stale, ignore_errors=True)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return self

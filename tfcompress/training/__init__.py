@@ -1,6 +1,6 @@
 """Training engines: fine-tuning now; distillers build on the same run directory."""
 
-from tfcompress.training.finetune import run_finetune
+from tfcompress.training.finetune import prepare_finetune, run_finetune
 from tfcompress.training.finetune_config import (
     FinetuneConfig,
     finetune_config_from_dict,
@@ -13,5 +13,6 @@ __all__ = [
     "TrainingError",
     "finetune_config_from_dict",
     "load_finetune_config",
+    "prepare_finetune",
     "run_finetune",
 ]

@@ -1,12 +1,16 @@
 """What every trainer shares: the optimizer, `fit` inside a run directory, the run summary."""
 
+import functools
 import math
 import sys
 import time
 
 import keras
 
+from tfcompress.tasks.unseen_labels import unseen_summary
 from tfcompress.training.atomic_model_checkpoint import AtomicModelCheckpoint
+from tfcompress.training.epoch_backup import EpochBackup
+from tfcompress.training.history_csv import HistoryCsv
 from tfcompress.training.nan_guard import NaNGuard
 
 
@@ -32,11 +36,13 @@ def bert_adamw(schedule, weight_decay, clip_norm=None):
     return optimizer
 
 
-def epoch_steps(training, train_ds, num_examples):
-    """(steps per epoch, dataset): a fixed `steps_per_epoch` needs a repeating dataset."""
+def epoch_batches(training, epoch_dataset, num_examples):
+    """(steps per epoch, epoch → that epoch's batches), from `epoch_dataset(epoch)` (one
+    shuffled pass): a fixed `steps_per_epoch` repeats the pass as often as it needs."""
     if training.steps_per_epoch:
-        return training.steps_per_epoch, train_ds.repeat()
-    return math.ceil(num_examples / training.batch_size), train_ds
+        steps = training.steps_per_epoch
+        return steps, lambda epoch: epoch_dataset(epoch).repeat().take(steps)
+    return math.ceil(num_examples / training.batch_size), epoch_dataset
 
 
 def default_verbosity(verbose=None):
@@ -46,7 +52,7 @@ def default_verbosity(verbose=None):
 
 def fit_in_run(
     model,
-    train_ds,
+    epoch_dataset,
     training,
     run,
     steps_per_epoch,
@@ -54,19 +60,27 @@ def fit_in_run(
     verbose=None,
     checkpoint_model=None,
 ):
-    """`model.fit` with the run directory's callbacks: resumable backup, CSV history, an
-    epoch checkpoint of `checkpoint_model` (default `model`), and the NaN guard.
-    Returns (history, seconds)."""
+    """`model.fit` over `epoch_dataset(epoch)` for each epoch still to run, with the run
+    directory's callbacks: the epoch backup (a killed run resumes at its last finished
+    epoch, on the same data order), CSV history, an epoch checkpoint of
+    `checkpoint_model` (default `model`), and the NaN guard. Returns (history, seconds)."""
+    backup = EpochBackup(run.backup_dir)
+    start = backup.restore(model)
+    stream = functools.reduce(
+        lambda a, b: a.concatenate(b),
+        [epoch_dataset(epoch) for epoch in range(start, max(training.epochs, start + 1))],
+    )
     started = time.perf_counter()
     history = model.fit(
-        train_ds,
+        stream,
+        initial_epoch=start,
         epochs=training.epochs,
         steps_per_epoch=steps_per_epoch,
         shuffle=False,  # the tf.data pipeline shuffles
         verbose=default_verbosity(verbose),
         callbacks=[
-            keras.callbacks.BackupAndRestore(str(run.backup_dir), delete_checkpoint=False),
-            keras.callbacks.CSVLogger(str(run.history_path), append=True),
+            backup,
+            HistoryCsv(run.history_path),
             AtomicModelCheckpoint(run.checkpoint_path, model=checkpoint_model),
             NaNGuard(),
             *callbacks,
@@ -95,6 +109,7 @@ def run_summary(runtime, model, metrics, history, steps_per_epoch, seconds):
         "eval": metrics,
         "eval_examples": len(runtime.eval),
         "eval_skipped_malformed": getattr(runtime.eval, "skipped", 0),
+        "eval_unseen_labels": unseen_summary(runtime.unseen, runtime.data_config.unseen_labels),
         "train": {
             "examples": len(runtime.train),
             "skipped_malformed": getattr(runtime.train, "skipped", 0),

@@ -1,0 +1,26 @@
+import csv
+
+from tfcompress.training.history_csv import HistoryCsv
+
+
+def _read(path):
+    return list(csv.DictReader(path.open()))
+
+
+def test_one_row_per_epoch_with_only_the_logged_columns(tmp_path):
+    path = tmp_path / "history.csv"
+    history = HistoryCsv(path)
+    history.on_epoch_end(0, {"loss": 1.5, "accuracy": 0.25})
+    history.on_epoch_end(1, {"loss": 1.0, "accuracy": 0.5})
+    rows = _read(path)
+    assert list(rows[0]) == ["epoch", "loss", "accuracy"]  # no val_* columns of NA
+    assert [(r["epoch"], float(r["loss"])) for r in rows] == [("0", 1.5), ("1", 1.0)]
+
+
+def test_a_resumed_run_appends_to_the_rows_already_there(tmp_path):
+    path = tmp_path / "history.csv"
+    HistoryCsv(path).on_epoch_end(0, {"loss": 2.0})
+    HistoryCsv(path).on_epoch_end(1, {"loss": 1.0, "kd_loss": 0.5})  # a new process
+    rows = _read(path)
+    assert [r["epoch"] for r in rows] == ["0", "1"]
+    assert rows[0]["kd_loss"] == "" and rows[1]["kd_loss"] == "0.5"

@@ -1,0 +1,38 @@
+"""Per-epoch losses and metrics in `history.csv`, rewritten atomically after every epoch."""
+
+import csv
+import io
+from pathlib import Path
+
+import keras
+
+from tfcompress.atomic_write import write_text_atomic
+
+
+class HistoryCsv(keras.callbacks.Callback):
+    """Appends one row per epoch with exactly the logged values (Keras's CSVLogger adds
+    `val_*` columns of NA when there is no validation data) and rewrites the file
+    atomically, so a kill never leaves half a row for the resumed run to append to.
+
+    Args:
+        path: the CSV file; rows already there (an interrupted run's) are kept.
+    """
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = Path(path)
+
+    def on_epoch_end(self, epoch, logs=None):
+        rows = self._rows()
+        rows.append({"epoch": epoch, **{k: float(v) for k, v in (logs or {}).items()}})
+        columns = list(dict.fromkeys(key for row in rows for key in row))
+        out = io.StringIO()
+        writer = csv.DictWriter(out, columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        write_text_atomic(self.path, out.getvalue())
+
+    def _rows(self):
+        if not self.path.is_file():
+            return []
+        return list(csv.DictReader(io.StringIO(self.path.read_text())))
