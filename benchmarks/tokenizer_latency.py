@@ -238,7 +238,7 @@ def _metrics(args, described, tokenizer, text_report, ids_report, between, rows)
     return {
         "benchmark": "benchmarks/tokenizer_latency.py",
         "command": "python " + " ".join(sys.argv),
-        "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
+        "date_utc": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M"),
         "machine": {"cpu": _cpu_name(), "cores": os.cpu_count(), "load_avg": os.getloadavg()},
         "versions": {
             "tensorflow": tf.__version__,

@@ -1,4 +1,5 @@
 import os
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,34 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 MINILM = SHARED / "teachers" / "all-minilm-l6-v2"
+
+
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+class NetworkDisabled(OSError):
+    """Raised by every test's attempt to reach a host other than this one."""
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """Every test runs offline: connections and name lookups beyond loopback fail (the
+    multi-worker and TPU tests use 127.0.0.1). Code that reached for a hub would fail here."""
+    connect, getaddrinfo = socket.socket.connect, socket.getaddrinfo
+
+    def checked_connect(self, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if self.family in (socket.AF_INET, socket.AF_INET6) and host not in LOOPBACK:
+            raise NetworkDisabled(f"network disabled in tests: connect to {address!r}")
+        return connect(self, address)
+
+    def checked_getaddrinfo(host, *args, **kwargs):
+        if host not in LOOPBACK and host is not None:
+            raise NetworkDisabled(f"network disabled in tests: lookup of {host!r}")
+        return getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", checked_connect)
+    monkeypatch.setattr(socket, "getaddrinfo", checked_getaddrinfo)
 
 
 def tiny_encoder_config(**overrides):

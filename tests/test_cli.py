@@ -243,3 +243,43 @@ def test_quantize_refuses_a_model_without_float_slots_and_keeps_the_earlier_run(
     )
     _assert_one_line_error(code, err, "already quantized")
     assert _digest(tmp_path / "q") == before
+
+
+def test_native_log_lines_are_recognized_and_ours_are_not():
+    from tfcompress.native_logs import is_native_log_line
+
+    native = [
+        b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n",
+        b"I0000 00:00:1796443356.864688   13926 port.cc:153] oneDNN custom operations are on.\n",
+        b"E0000 00:00:1796438859.015389   18243 cuda_platform.cc:52] failed call to cuInit\n",
+        b"To enable the following instructions: AVX2 AVX512F, in other operations, rebuild\n",
+    ]
+    ours = [
+        b"tfcompress check: error: config file x.yaml does not exist\n",
+        b"warning: 1.6% of the train examples are longer than sequence_length 80\n",
+        b'  File "/work/tfcompress/cli.py", line 385, in main\n',
+        b"Epoch 1/2\n",
+    ]
+    assert all(is_native_log_line(line) for line in native)
+    assert not any(is_native_log_line(line) for line in ours)
+
+
+def test_the_script_hides_tensorflow_start_up_lines(tmp_path):
+    import subprocess
+    import sys
+
+    recipe = _config_file(tmp_path, tiny_values(tmp_path / "run"))
+    command = [sys.executable, "-m", "tfcompress", "check", "--config", recipe]
+    quiet = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert quiet.returncode == 0, quiet.stderr[-2000:]
+    assert "I0000" not in quiet.stderr and "absl::InitializeLog" not in quiet.stderr
+    assert "ok: nothing was written" in quiet.stdout
+    failing = subprocess.run(
+        [*command[:4], "--config", str(tmp_path / "missing.yaml")], capture_output=True, text=True
+    )
+    assert failing.returncode == 2
+    assert failing.stderr.strip().splitlines() == [
+        f"tfcompress check: error: config file {tmp_path / 'missing.yaml'} does not exist"
+    ]
+    version = subprocess.run([sys.executable, "-m", "tfcompress", "--version"], capture_output=True)
+    assert version.stdout.decode().startswith("tfcompress 0.")

@@ -16,6 +16,9 @@ def test_demo_quick_runs_teacher_then_sps_student(tmp_path, capsys):
     assert main(["demo", "--quick", "--output-dir", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "SPS student" in printed and "eval slot_f1" in printed
+    stages = [line.split(":")[0] for line in printed.splitlines() if line.startswith("[")]
+    assert stages == ["[1/3] teacher", "[2/3] SPS student", "[3/3] student → float and int8 TFLite"]
+    assert "reused" not in printed
     teacher = json.loads((out / "teacher" / "metrics.json").read_text())
     student = json.loads((out / "student" / "metrics.json").read_text())
     assert student["model"]["executed_layers"] == 4
@@ -43,3 +46,12 @@ def test_demo_quick_runs_teacher_then_sps_student(tmp_path, capsys):
     before = (out / "student" / "model.keras").stat().st_mtime_ns
     assert main(["demo", "--quick", "--output-dir", str(out)]) == 0
     assert (out / "student" / "model.keras").stat().st_mtime_ns == before
+
+
+def test_demo_says_which_finished_runs_it_reuses(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--quick", "--output-dir", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["demo", "--quick", "--output-dir", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("reused the finished run there") == 2  # teacher and student

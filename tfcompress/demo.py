@@ -76,8 +76,10 @@ def _run_stage(run_fn, config, overwrite, may_reuse):
     return run_fn(config, overwrite=overwrite or run.is_finished), False
 
 
-def run_demo(output_dir="runs/demo", quick=False, overwrite=False):
-    """Returns (teacher summary, student summary); the student's has an `export` section."""
+def run_demo(output_dir="runs/demo", quick=False, overwrite=False, announce=None):
+    """Returns (teacher summary, student summary); the student's has an `export` section.
+    `announce(line)` hears each stage as it starts and whether a finished run was reused."""
+    announce = announce or (lambda line: None)
     from tfcompress.distill.distill_run_config import distill_config_from_dict
     from tfcompress.distill.run_distill import run_distill
 
@@ -87,17 +89,32 @@ def run_demo(output_dir="runs/demo", quick=False, overwrite=False):
         "output_dir": str(output_dir / "teacher"),
     }
     teacher_config = finetune_config_from_dict(teacher_values, base_dir=os.getcwd())
+    announce(f"[1/3] teacher: fine-tune a 4-layer encoder → {teacher_config.output_dir}")
     teacher, teacher_reused = _run_stage(run_finetune, teacher_config, overwrite, may_reuse=True)
+    _say_if_reused(announce, teacher_reused, teacher)
     student_values = {
         **_config_values(STUDENT_CONFIG, quick),
         "output_dir": str(output_dir / "student"),
         "teacher": teacher_config.output_dir,
     }
     student_config = distill_config_from_dict(student_values, base_dir=os.getcwd())
+    announce(f"[2/3] SPS student: distil the teacher → {student_config.output_dir}")
     # A retrained teacher makes any earlier student stale.
-    student, _ = _run_stage(run_distill, student_config, overwrite, may_reuse=teacher_reused)
+    student, student_reused = _run_stage(
+        run_distill, student_config, overwrite, may_reuse=teacher_reused
+    )
+    _say_if_reused(announce, student_reused, student)
+    announce("[3/3] student → float and int8 TFLite: export, parity check, latency (1 thread)")
     student["export"] = export_and_time(student_config.output_dir, quick)
     return teacher, student
+
+
+def _say_if_reused(announce, reused, summary):
+    if reused:
+        announce(
+            f"      reused the finished run there (same config, trained in "
+            f"{summary['train']['wall_time_s']:.0f} s); --overwrite trains it again"
+        )
 
 
 def export_and_time(run_dir, quick):

@@ -1,12 +1,13 @@
 """A run's folder: resolved config, logs, checkpoints, backup for resuming, metrics."""
 
+import os
 import shutil
 from pathlib import Path
 
 import yaml
 
 from tfcompress.atomic_write import save_model_atomic, write_json_atomic, write_text_atomic
-from tfcompress.errors import ConfigError
+from tfcompress.errors import CheckpointError, ConfigError
 
 
 class RunDirectory:
@@ -61,10 +62,9 @@ class RunDirectory:
 
         Returns True when this start resumes an interrupted run.
         """
+        check_writable(self.path, "output_dir")
         if not self.path.exists():
             return False
-        if not self.path.is_dir():
-            raise ConfigError(f"output_dir: {self.path} is a file; choose a directory")
         if any(self.path.iterdir()) and not self.config_path.is_file():
             raise ConfigError(
                 f"output_dir: {self.path} is not empty and is not a tfcompress run directory; "
@@ -110,3 +110,31 @@ class RunDirectory:
         """metrics.json goes last: its presence means the run completed."""
         write_json_atomic(self.metrics_path, metrics)
         shutil.rmtree(self.backup_dir, ignore_errors=True)
+
+
+def check_writable(path, key):
+    """ConfigError naming `key` unless `path` (a directory, existing or not) can be created
+    and written: its nearest existing ancestor must be a writable directory."""
+    path = Path(path).absolute()
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        raise ConfigError(f"{key}: {existing} is a file, so {path} cannot be a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(
+            f"{key}: {existing} is not writable; choose an output directory you can write to"
+        )
+
+
+def load_keras_model(path):
+    """A `.keras` file loaded with safe_mode on: a file that would run Python code (a
+    Lambda layer, a pickled function) or that is damaged is a one-line CheckpointError."""
+    import keras
+
+    try:
+        return keras.models.load_model(path, safe_mode=True)
+    except (ValueError, TypeError, OSError) as e:
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0].split(". ")[0]
+        raise CheckpointError(
+            f"{path}: cannot be loaded with safe_mode ({reason[:200]}); tfcompress never "
+            "runs code from a run directory: rebuild the model from tfcompress layers"
+        ) from None

@@ -11,7 +11,7 @@ from tests.distill.pretrain_helpers import recipe, write_world
 from tests.test_cli import _assert_one_line_error, _config_file, _digest, _run_cli
 from tests.training.helpers import tiny_values
 from tfcompress.distill.pretrain_run_config import pretrain_config_from_dict
-from tfcompress.distill.run_pretrain import prepare, run_pretrain
+from tfcompress.distill.run_pretrain import prepare_pretrain, run_pretrain
 from tfcompress.tasks.pretrained_run import PretrainedRun
 from tfcompress.training import finetune_config_from_dict, run_finetune
 
@@ -63,13 +63,16 @@ def test_frozen_teacher_layers_do_not_move(world, tmp_path):
     )
     values["teacher"]["freeze_layers"] = True
     config = pretrain_config_from_dict(values)
-    before = {v.path: v.numpy().copy() for v in prepare(config).model.encoder.blocks[0].weights}
+    before = {
+        v.path: v.numpy().copy() for v in prepare_pretrain(config).model.encoder.blocks[0].weights
+    }
     run_pretrain(config, verbose=0)
     after = PretrainedRun.read(tmp_path / "frozen", stages=("stage1",)).load_masked_lm()
     for variable in after.encoder.blocks[0].weights:
         np.testing.assert_array_equal(variable.numpy(), before[variable.path])
     table = after.encoder.embeddings.second_word_embeddings.numpy()
-    fresh = prepare(config).model.encoder.embeddings.second_word_embeddings.numpy()
+    fresh = prepare_pretrain(config, overwrite=True).model.encoder.embeddings
+    fresh = fresh.second_word_embeddings.numpy()
     assert not np.allclose(table, fresh)
 
 
@@ -77,11 +80,11 @@ def test_stage_two_starts_from_the_stage_one_table_unchanged(world, tmp_path):
     config = pretrain_config_from_dict(
         recipe(world, "stage2", tmp_path / "s2", stage_one=str(world / "stage1"))
     )
-    table = prepare(config).model.encoder.embeddings.word_embeddings.numpy()
+    table = prepare_pretrain(config).model.encoder.embeddings.word_embeddings.numpy()
     np.testing.assert_array_equal(
         table, PretrainedRun.read(world / "stage1", stages=("stage1",)).student_table()
     )
-    nokd = prepare(pretrain_config_from_dict(recipe(world, "nokd", tmp_path / "n")))
+    nokd = prepare_pretrain(pretrain_config_from_dict(recipe(world, "nokd", tmp_path / "n")))
     assert not np.allclose(nokd.model.encoder.embeddings.word_embeddings.numpy(), table)
 
 

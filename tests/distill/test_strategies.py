@@ -3,14 +3,17 @@ match one device; a TPU that is not there is a one-line config error."""
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.distill.test_mirrored_strategy import LOSS_RELATIVE_TOLERANCE, WEIGHT_TOLERANCE
+from tests.training.helpers import tiny_values
 from tfcompress.distill.strategies import make_strategy
 from tfcompress.errors import ConfigError
 
@@ -138,3 +141,39 @@ def test_cli_reports_a_missing_tpu_in_one_line(tmp_path):
 def test_unknown_strategy():
     with pytest.raises(ConfigError, match="strategy: 'gpu_farm' unknown"):
         make_strategy("gpu_farm")
+
+
+@pytest.mark.slow
+def test_two_worker_distill_writes_the_run_directory_once(tmp_path, finished_run):
+    # Both workers run the same recipe (same output_dir, same teacher); only worker 0 (the
+    # chief, no `chief` task in TF_CONFIG) may write there. With every worker writing (the
+    # chief rule disabled), worker 1 failed on the shared run directory and teacher cache.
+    teacher = tmp_path / "teacher"
+    shutil.copytree(finished_run[0], teacher)
+    values = tiny_values(tmp_path / "student", training__epochs=1, strategy="multi_worker")
+    values["teacher"] = str(teacher)
+    values["student"] = {"num_layers": 1}
+    del values["model"]
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(yaml.safe_dump(values))
+    workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
+    processes = []
+    for index in range(2):
+        tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "tfcompress.cli", "distill", "--config", str(recipe)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+                cwd=ROOT,
+                env={**_environment(), "TF_CONFIG": json.dumps(tf_config)},
+            )
+        )
+    errors = [p.communicate(timeout=600)[1] for p in processes]
+    assert [p.returncode for p in processes] == [0, 0], [e[-2000:] for e in errors]
+    rows = (tmp_path / "student" / "history.csv").read_text().splitlines()
+    assert len(rows) == 2  # one header, one epoch: written by one process
+    assert json.loads((tmp_path / "student" / "metrics.json").read_text())["train"]["replicas"] == 2
+    assert [e.name for e in (teacher / "distill_cache").iterdir()] != []
+    assert not [e for e in (teacher / "distill_cache").iterdir() if e.name.startswith(".")]

@@ -80,9 +80,12 @@ def _fc_scales(content, side):
     return scales, float_fcs
 
 
-def _trained_codes(values, step, quantizer):
+def _trained_codes(values, step, quantizer, weights):
+    """The codes the Keras model computes with at inference (its FakeQuant path: a value
+    within float error of a rounding tie may land on the other side than in training)."""
     qn, qp = quantizer.levels
-    return np.clip(np.round(values / step), -qn, qp)
+    inferred = np.asarray(quantizer(values, False, weights))
+    return np.clip(np.round(inferred / step), -qn, qp)
 
 
 def _holds_exactly(found, codes, step):
@@ -128,12 +131,19 @@ def test_qat_export_holds_the_trained_codes_and_the_learned_steps(
             block.output_dense,
         ):
             step = np.abs(dense.kernel_quantizer_weights["step"].numpy())
-            codes = _trained_codes(dense.kernel.numpy(), step, dense.kernel_quantizer)
+            codes = _trained_codes(
+                dense.kernel.numpy(), step, dense.kernel_quantizer, dense.kernel_quantizer_weights
+            )
             assert _holds_exactly(kernels, codes.T, step), f"{dense.path}: codes or scale differ"
 
     embeddings = encoder.embeddings
     step = np.abs(embeddings.embedding_quantizer_weights["step"].numpy())
-    table = _trained_codes(embeddings.word_embeddings.numpy(), step, embeddings.embedding_quantizer)
+    table = _trained_codes(
+        embeddings.word_embeddings.numpy(),
+        step,
+        embeddings.embedding_quantizer,
+        embeddings.embedding_quantizer_weights,
+    )
     gathers = _int8_tensors(content, "GATHER", 0)
     assert len(gathers) == 1  # the word table; the segment table stays float, as trained
     assert _holds_exactly(gathers, table, step)

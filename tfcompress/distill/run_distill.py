@@ -4,15 +4,22 @@ import dataclasses
 import hashlib
 import json
 import math
+import shutil
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
 
-from tfcompress.data import TextClassificationData
+from tfcompress.data import TextClassificationData, epoch_seed
 from tfcompress.distill.distiller import Distiller
 from tfcompress.distill.ptp import PTP_LABEL_NAMES, ptp_labels
-from tfcompress.distill.strategies import make_strategy, worker_count
+from tfcompress.distill.strategies import (
+    is_chief,
+    make_strategy,
+    scratch_directory,
+    worker_count,
+)
 from tfcompress.distill.teacher_cache import (
     TeacherCache,
     align_word_logits,
@@ -25,11 +32,12 @@ from tfcompress.models import Encoder, EncoderConfig, build_classifier
 from tfcompress.models.sps import sps_config
 from tfcompress.models.student_init import init_from_teacher
 from tfcompress.run_directory import RunDirectory
+from tfcompress.run_plan import RunPlan, model_rows, task_plan
 from tfcompress.tasks import FinishedRun, TaskRuntime
 from tfcompress.tasks.pretrained_run import PretrainedRun
 from tfcompress.training.engine import (
     default_verbosity,
-    epoch_steps,
+    epoch_batches,
     fit_in_run,
     make_optimizer,
     run_summary,
@@ -109,8 +117,8 @@ def _word_aligner(runtime, teacher_runtime):
     return align
 
 
-def cached_training_data(runtime, teacher, teacher_dir, teacher_runtime=None):
-    """Training batches carrying cached teacher targets.
+def cached_training_data(runtime, teacher, teacher_dir, teacher_runtime=None, cache_root=None):
+    """(cache, epoch → that epoch's training batches carrying cached teacher targets).
 
     The cache lives in the teacher's run directory under a fingerprint of the
     data, tokenizer and teacher weights, so every student of one teacher on one
@@ -120,7 +128,7 @@ def cached_training_data(runtime, teacher, teacher_dir, teacher_runtime=None):
     """
     teacher_runtime = teacher_runtime or runtime
     key = _data_fingerprint(runtime, teacher_dir, teacher_runtime)
-    cache = TeacherCache(teacher_dir / "distill_cache" / key)
+    cache = TeacherCache(Path(cache_root or teacher_dir) / "distill_cache" / key)
     if not cache.matches(key):
         cache.build(
             teacher,
@@ -134,9 +142,12 @@ def cached_training_data(runtime, teacher, teacher_dir, teacher_runtime=None):
             f"the training data {len(runtime.train)}"
         )
     examples = runtime.dataset(runtime.train).unbatch()
-    return cache, with_cached_targets(
-        examples, cache, runtime.batch_size, shuffle=True, seed=runtime.seed
-    )
+
+    def epoch_dataset(epoch):
+        seed = epoch_seed(runtime.seed, epoch)
+        return with_cached_targets(examples, cache, runtime.batch_size, shuffle=True, seed=seed)
+
+    return cache, epoch_dataset
 
 
 def _teacher_train_logits(runtime, teacher, cache):
@@ -180,17 +191,31 @@ def pretrain_with_teacher_predictions(config, runtime, teacher, student, cache, 
     }
 
 
-def run_distill(config, overwrite=False, callbacks=(), verbose=None):
-    """Distils the teacher run into a student; returns (and writes) metrics.json's dict."""
-    # The strategy comes first: multi-worker collectives must be set up before other TF ops.
-    strategy = make_strategy(config.strategy, config.tpu)
+@dataclasses.dataclass
+class PreparedDistill:
+    """A distillation run checked and built, not yet trained (see `prepare_distill`)."""
+
+    run: RunDirectory
+    config_dict: dict
+    resuming: bool
+    teacher_run: FinishedRun
+    runtime: TaskRuntime
+    teacher_runtime: TaskRuntime
+    teacher: keras.Model
+    student: keras.Model
+    plan: RunPlan
+
+
+def prepare_distill(config, overwrite=False, strategy=None):
+    """Reads the teacher run and the data, builds teacher and student and checks they fit
+    together, without writing anything; `tfcompress check` stops here."""
+    strategy = strategy or make_strategy("default")
     if config.ptp.variant and worker_count(strategy) > 1:
         # PTP pretrains with plain Keras `fit`, which Keras 3.15 cannot run on 2+ workers.
         raise ConfigError(
             "ptp.variant: PTP pretraining does not run on more than one worker (Keras 3.15, "
             "tensorflow#72388); run the PTP recipe with one worker or strategy: mirrored"
         )
-    verbose = default_verbosity(verbose)
     run = RunDirectory(config.output_dir)
     config_dict = json.loads(json.dumps(config.to_dict()))
     resuming = run.check_can_start(config_dict, overwrite)
@@ -208,16 +233,38 @@ def run_distill(config, overwrite=False, callbacks=(), verbose=None):
         teacher = teacher_run.load_model()
         student = build_student(config, teacher, runtime)
         Distiller(student, teacher, config.distillation)  # validates maps and widths up front
+    steps_per_epoch, _ = epoch_batches(config.training, runtime.train_dataset, len(runtime.train))
+    source = ("teacher", teacher_run.directory)
+    plan = task_plan("distill", run, resuming, runtime, config.training, steps_per_epoch, source)
+    model_rows(plan, "teacher", teacher)
+    model_rows(plan, "student", student)
+    return PreparedDistill(
+        run, config_dict, resuming, teacher_run, runtime, teacher_runtime, teacher, student, plan
+    )
+
+
+def run_distill(config, overwrite=False, callbacks=(), verbose=None):
+    """Distils the teacher run into a student; returns (and writes) metrics.json's dict."""
+    # The strategy comes first: multi-worker collectives must be set up before other TF ops.
+    strategy = make_strategy(config.strategy, config.tpu)
+    verbose = default_verbosity(verbose)
+    scratch = None if is_chief(strategy) else scratch_directory(strategy)
+    if scratch is not None:  # only the chief writes the run directory and the teacher's
+        config = dataclasses.replace(config, output_dir=str(scratch / "run"))
+    p = prepare_distill(config, overwrite, strategy)
+    p.plan.print_warnings()
+    run, config_dict, resuming, teacher_run = p.run, p.config_dict, p.resuming, p.teacher_run
+    runtime, teacher_runtime, teacher, student = p.runtime, p.teacher_runtime, p.teacher, p.student
 
     start_run(run, config_dict, runtime, overwrite, resuming)
     started = time.perf_counter()
     cache = None
     if config.cache_teacher and not config.distillation.needs_intermediate_features:
-        cache, train_ds = cached_training_data(
-            runtime, teacher, teacher_run.directory, teacher_runtime
+        cache, epoch_dataset = cached_training_data(
+            runtime, teacher, teacher_run.directory, teacher_runtime, cache_root=scratch
         )
     else:
-        train_ds = runtime.train_dataset()
+        epoch_dataset = runtime.train_dataset
     cache_seconds = time.perf_counter() - started
     ptp_summary = None
     if config.ptp.variant:
@@ -229,7 +276,9 @@ def run_distill(config, overwrite=False, callbacks=(), verbose=None):
             )
             run.write_json("ptp.json", ptp_summary)
 
-    steps_per_epoch, train_ds = epoch_steps(config.training, train_ds, len(runtime.train))
+    steps_per_epoch, epoch_dataset = epoch_batches(
+        config.training, epoch_dataset, len(runtime.train)
+    )
     with strategy.scope():
         distiller = Distiller(student, teacher, config.distillation, gradient_clip_norm=1.0)
         distiller.compile(
@@ -239,7 +288,7 @@ def run_distill(config, overwrite=False, callbacks=(), verbose=None):
         )
     history, seconds = fit_in_run(
         distiller,
-        train_ds,
+        epoch_dataset,
         config.training,
         run,
         steps_per_epoch,
@@ -261,4 +310,6 @@ def run_distill(config, overwrite=False, callbacks=(), verbose=None):
         ptp=ptp_summary,
     )
     run.finish(summary)
+    if scratch is not None:
+        shutil.rmtree(scratch, ignore_errors=True)
     return summary

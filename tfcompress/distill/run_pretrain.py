@@ -5,6 +5,7 @@ import json
 
 import keras
 
+from tfcompress.data.datasets import epoch_seed
 from tfcompress.data.mlm_examples import fixed_mlm_examples, mlm_dataset
 from tfcompress.data.segmented_corpus import SegmentedCorpus
 from tfcompress.data.vocabulary import ascii_tokens, read_vocabulary
@@ -14,21 +15,26 @@ from tfcompress.errors import ConfigError, DataError
 from tfcompress.models import Encoder, EncoderConfig, MaskedLMModel, load_hf_encoder
 from tfcompress.models.student_init import init_from_teacher
 from tfcompress.run_directory import RunDirectory
+from tfcompress.run_plan import RunPlan, model_rows, output_rows
 from tfcompress.tasks.pretrained_run import PretrainedRun
 from tfcompress.tasks.task_runtime import hf_checkpoint_tokenizer
 from tfcompress.training.engine import default_verbosity, fit_in_run, make_optimizer
 
 
 @dataclasses.dataclass
-class PretrainPlan:
-    """Everything a run needs, built before its directory is touched."""
+class PreparedPretrain:
+    """Everything a run needs, built before its directory is touched (`prepare_pretrain`)."""
 
+    run: RunDirectory
+    config_dict: dict
+    resuming: bool
     vocabularies: list
     lower_case: bool
     train_corpus: SegmentedCorpus
     eval_corpus: SegmentedCorpus
     model: MaskedLMModel
-    stage_one: PretrainedRun | None = None
+    stage_one: PretrainedRun | None
+    plan: RunPlan
 
 
 def check_student_vocabulary(tokens, source):
@@ -96,8 +102,13 @@ def _student_model(config, vocab_size, stage_one):
     return MaskedLMModel(encoder, name="masked_lm")
 
 
-def prepare(config):
-    """Reads vocabularies and corpus files and builds the model: what can fail on user input."""
+def prepare_pretrain(config, overwrite=False):
+    """Checks the output directory, reads vocabularies and corpus files and builds the
+    model: what can fail on user input, without writing anything (`tfcompress check`)."""
+    run = RunDirectory(config.output_dir)
+    config_dict = json.loads(json.dumps(config.to_dict()))
+    resuming = run.check_can_start(config_dict, overwrite)
+    keras.utils.set_random_seed(config.seed)
     stage_one = None
     if config.stage == "stage2":
         stage_one = PretrainedRun.read(config.stage_one, role="stage_one", stages=("stage1",))
@@ -120,63 +131,96 @@ def prepare(config):
         model = _stage_one_model(config, len(student_vocab))
     else:
         model = _student_model(config, len(student_vocab), stage_one)
-    return PretrainPlan(vocabularies, lower_case, train, evaluation, model, stage_one)
+    model.build()
+    plan = _plan(config, run, resuming, vocabularies, train, evaluation, model)
+    return PreparedPretrain(
+        run,
+        config_dict,
+        resuming,
+        vocabularies,
+        lower_case,
+        train,
+        evaluation,
+        model,
+        stage_one,
+        plan,
+    )
 
 
-def _write_vocabularies(run, plan, sequence_length):
-    run.write_text("vocab.txt", "\n".join(plan.vocabularies[0]) + "\n")
-    if len(plan.vocabularies) == 2:
-        run.write_text("student_vocab.txt", "\n".join(plan.vocabularies[1]) + "\n")
+def _plan(config, run, resuming, vocabularies, train, evaluation, model):
+    plan = RunPlan(f"pretrain ({config.stage})")
+    output_rows(plan, run, resuming)
+    plan.add("vocabularies", " + ".join(f"{len(v):,}" for v in vocabularies))
+    plan.add("train paragraphs", train.num_paragraphs)
+    plan.add("train words", train.num_words)
+    plan.add("eval paragraphs", evaluation.num_paragraphs)
+    t = config.training
+    plan.add("sequence length", config.masking.sequence_length)
+    plan.add(
+        "epochs × steps",
+        f"{t.epochs} × {t.steps_per_epoch:,} = {t.epochs * t.steps_per_epoch:,} "
+        f"(batch {t.batch_size})",
+    )
+    model_rows(plan, "model", model)
+    model_rows(plan, "encoder", model.encoder)
+    return plan
+
+
+def _write_vocabularies(run, prepared, sequence_length):
+    run.write_text("vocab.txt", "\n".join(prepared.vocabularies[0]) + "\n")
+    if len(prepared.vocabularies) == 2:
+        run.write_text("student_vocab.txt", "\n".join(prepared.vocabularies[1]) + "\n")
     run.write_json(
-        "tokenizer.json", {"sequence_length": sequence_length, "lower_case": plan.lower_case}
+        "tokenizer.json", {"sequence_length": sequence_length, "lower_case": prepared.lower_case}
     )
 
 
 def run_pretrain(config, overwrite=False, callbacks=(), verbose=None):
     """Pretrains by masked-LM; returns (and writes) metrics.json's dict. Resumes a killed run."""
     verbose = default_verbosity(verbose)
-    run = RunDirectory(config.output_dir)
-    config_dict = json.loads(json.dumps(config.to_dict()))
-    resuming = run.check_can_start(config_dict, overwrite)
-    keras.utils.set_random_seed(config.seed)
-    plan = prepare(config)
+    prepared = prepare_pretrain(config, overwrite)
+    prepared.plan.print_warnings()
+    run = prepared.run
     t, m = config.training, config.masking
-    pretrainer = MaskedLMPretrainer(plan.model)
+    pretrainer = MaskedLMPretrainer(prepared.model)
     pretrainer.compile(make_optimizer(t, t.epochs * t.steps_per_epoch))
-    run.start(config_dict, overwrite=overwrite, resuming=resuming)
-    _write_vocabularies(run, plan, m.sequence_length)
+    run.start(prepared.config_dict, overwrite=overwrite, resuming=prepared.resuming)
+    _write_vocabularies(run, prepared, m.sequence_length)
 
-    train_ds = mlm_dataset(plan.train_corpus, m, t.batch_size, config.seed)
+    def epoch_dataset(epoch):
+        seed = epoch_seed(config.seed, epoch)
+        return mlm_dataset(prepared.train_corpus, m, t.batch_size, seed).take(t.steps_per_epoch)
+
     history, seconds = fit_in_run(
-        pretrainer, train_ds, t, run, t.steps_per_epoch, callbacks, verbose, plan.model
+        pretrainer, epoch_dataset, t, run, t.steps_per_epoch, callbacks, verbose, prepared.model
     )
     inputs, targets = fixed_mlm_examples(
-        plan.eval_corpus, m, config.corpus.eval_examples, config.seed + 1
+        prepared.eval_corpus, m, config.corpus.eval_examples, config.seed + 1
     )
     evaluation = pretrainer.evaluate(
         inputs, targets, batch_size=t.eval_batch_size, verbose=0, return_dict=True
     )
-    run.save_model(plan.model)
-    summary = _summary(config, plan, evaluation, history, seconds)
+    run.save_model(prepared.model)
+    summary = _summary(config, prepared, evaluation, history, seconds)
     run.finish(summary)
     return summary
 
 
-def _summary(config, plan, evaluation, history, seconds):
+def _summary(config, prepared, evaluation, history, seconds):
     t, m = config.training, config.masking
     epochs_run = len(history.history.get("loss", []))
     steps = epochs_run * t.steps_per_epoch
-    encoder = plan.model.encoder
-    names = ("teacher", "student") if len(plan.vocabularies) == 2 else ("student",)
+    encoder = prepared.model.encoder
+    names = ("teacher", "student") if len(prepared.vocabularies) == 2 else ("student",)
     return {
         "stage": config.stage,
         "eval": {k: round(float(v), 5) for k, v in evaluation.items()},
         "eval_examples": config.corpus.eval_examples,
-        "vocabularies": {n: len(v) for n, v in zip(names, plan.vocabularies, strict=True)},
+        "vocabularies": {n: len(v) for n, v in zip(names, prepared.vocabularies, strict=True)},
         "corpus": {
-            "train_paragraphs": plan.train_corpus.num_paragraphs,
-            "train_words": plan.train_corpus.num_words,
-            "eval_paragraphs": plan.eval_corpus.num_paragraphs,
+            "train_paragraphs": prepared.train_corpus.num_paragraphs,
+            "train_words": prepared.train_corpus.num_words,
+            "eval_paragraphs": prepared.eval_corpus.num_paragraphs,
         },
         "train": {
             "epochs_this_session": epochs_run,
@@ -187,12 +231,12 @@ def _summary(config, plan, evaluation, history, seconds):
             "final_loss": float(history.history["loss"][-1]) if epochs_run else None,
         },
         "model": {
-            "parameters": int(plan.model.count_params()),
+            "parameters": int(prepared.model.count_params()),
             "encoder_parameters": int(encoder.count_params()),
             "trainable_parameters": int(
-                sum(v.numpy().size for v in plan.model.trainable_variables)
+                sum(v.numpy().size for v in prepared.model.trainable_variables)
             ),
             "encoder": encoder.config.to_dict(),
         },
-        "stage_one": str(plan.stage_one.directory) if plan.stage_one else None,
+        "stage_one": str(prepared.stage_one.directory) if prepared.stage_one else None,
     }

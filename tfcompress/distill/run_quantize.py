@@ -14,12 +14,13 @@ from tfcompress.models.quantized_copy import (
     quantized_copy,
 )
 from tfcompress.run_directory import RunDirectory
+from tfcompress.run_plan import RunPlan, model_rows, task_plan
 from tfcompress.tasks import FinishedRun, TaskRuntime
 from tfcompress.tasks.data_config import DataConfig
 from tfcompress.training.engine import (
     bert_adamw,
     default_verbosity,
-    epoch_steps,
+    epoch_batches,
     fit_in_run,
     run_summary,
     start_run,
@@ -62,12 +63,31 @@ class _RuntimeRecipe:
     seed: int
 
 
-def prepare(config):
+@dataclasses.dataclass
+class PreparedQuantize:
+    """A KDLSQ run checked and built, not yet trained (see `prepare_quantize`)."""
+
+    run: RunDirectory
+    config_dict: dict
+    resuming: bool
+    source: FinishedRun
+    runtime: TaskRuntime
+    teacher: keras.Model
+    student: keras.Model
+    plan: RunPlan
+
+
+def prepare_quantize(config, overwrite=False):
     """Reads the source run and the data, builds teacher and student: everything that can
-    fail before a run directory is written. Returns (source, runtime, teacher, student)."""
+    fail before a run directory is written; `tfcompress check` stops here."""
+    run = RunDirectory(config.output_dir)
+    keras.utils.set_random_seed(config.seed)
     source = FinishedRun.read(config.source, role="source")
     data = resolved_data_config(config, source)
     source.check_fits(source.task, data, role="source")
+    config_dict = json.loads(json.dumps(config.to_dict()))
+    config_dict.update(task=source.task, data=dataclasses.asdict(data))
+    resuming = run.check_can_start(config_dict, overwrite)
     runtime = TaskRuntime.from_recipe(
         _RuntimeRecipe(source.task, data, config.training, config.seed),
         tokenizer=source.tokenizer,
@@ -80,22 +100,24 @@ def prepare(config):
         per_channel=config.quantization.per_channel,
         init=config.quantization.step_initialization,
     )
-    return source, runtime, teacher, student
+    steps_per_epoch, _ = epoch_batches(config.training, runtime.train_dataset, len(runtime.train))
+    origin = ("source (float teacher)", source.directory)
+    plan = task_plan("quantize", run, resuming, runtime, config.training, steps_per_epoch, origin)
+    model_rows(plan, "student", student)
+    plan.add("LSQ step sizes", len(lsq_steps(student)))
+    return PreparedQuantize(run, config_dict, resuming, source, runtime, teacher, student, plan)
 
 
 def run_quantize(config, overwrite=False, callbacks=(), verbose=None):
     """Trains the quantized copy of `config.source`; returns (and writes) metrics.json's dict."""
     verbose = default_verbosity(verbose)
-    run = RunDirectory(config.output_dir)
-    keras.utils.set_random_seed(config.seed)
-    source, runtime, teacher, student = prepare(config)
-    config_dict = json.loads(json.dumps(config.to_dict()))
-    config_dict.update(task=runtime.task, data=dataclasses.asdict(runtime.data_config))
-    resuming = run.check_can_start(config_dict, overwrite)
+    p = prepare_quantize(config, overwrite)
+    p.plan.print_warnings()
+    run, source, runtime, teacher, student = p.run, p.source, p.runtime, p.teacher, p.student
     distiller = QuantizationDistiller(
         student, teacher, config.distillation_config, gradient_clip_norm=1.0
     )
-    start_run(run, config_dict, runtime, overwrite, resuming)
+    start_run(run, p.config_dict, runtime, overwrite, p.resuming)
 
     init = config.quantization.step_initialization
     if init.method == "algorithm1":
@@ -104,13 +126,13 @@ def run_quantize(config, overwrite=False, callbacks=(), verbose=None):
         initialize_steps(student, inputs, init)
     before = runtime.evaluate(student)
 
-    steps_per_epoch, train_ds = epoch_steps(
-        config.training, runtime.train_dataset(), len(runtime.train)
+    steps_per_epoch, epoch_dataset = epoch_batches(
+        config.training, runtime.train_dataset, len(runtime.train)
     )
     distiller.compile(*make_optimizers(config.training, steps_per_epoch * config.training.epochs))
     history, seconds = fit_in_run(
         distiller,
-        train_ds,
+        epoch_dataset,
         config.training,
         run,
         steps_per_epoch,

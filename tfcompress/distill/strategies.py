@@ -1,6 +1,8 @@
 """tf.distribute strategies by name, for users who outgrow one machine."""
 
 import socket
+import tempfile
+from pathlib import Path
 
 import tensorflow as tf
 
@@ -36,6 +38,28 @@ def worker_count(strategy):
         return 1
     spec = strategy.cluster_resolver.cluster_spec().as_dict()
     return max(1, len(spec.get("chief", [])) + len(spec.get("worker", [])))
+
+
+def is_chief(strategy):
+    """Whether this process writes the run directory: the `chief` task, or worker 0 of a
+    cluster without one, or any process that is not part of a multi-worker cluster."""
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return True
+    resolver = strategy.cluster_resolver
+    if not resolver.task_type:
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return resolver.task_type == "chief" or (
+        resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
+    )
+
+
+def scratch_directory(strategy):
+    """Where a non-chief worker writes what the chief writes for real (the tf.distribute
+    multi-worker guide's rule): a fresh temporary folder named after its task."""
+    resolver = strategy.cluster_resolver
+    prefix = f"tfcompress-{resolver.task_type}{resolver.task_id}-"
+    return Path(tempfile.mkdtemp(prefix=prefix))
 
 
 def _tpu_strategy(tpu):

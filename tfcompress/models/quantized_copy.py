@@ -224,7 +224,10 @@ def lsq_weight_grids(model):
             continue
         step = np.maximum(np.abs(np.asarray(weights["step"], np.float64)), 1e-8)
         qn, qp = quantizer.levels
-        codes = np.clip(np.round(np.asarray(tensor, np.float64) / step), -qn, qp)
+        # The codes inference computes (its FakeQuant): a value within float error of a
+        # rounding tie can land on the other code than plain division would put it.
+        inferred = np.asarray(quantizer(tensor, False, weights), np.float64)
+        codes = np.clip(np.round(inferred / step), -qn, qp)
         grids.append((codes.T, np.broadcast_to(step, (codes.shape[1],)).copy()))
     return grids
 
