@@ -3,9 +3,11 @@
 import argparse
 import os
 import sys
+import warnings
 
 import yaml
 
+from tfcompress import __version__
 from tfcompress.errors import ConfigError, TfcompressError
 from tfcompress.export import DEFAULT_RANGE_QUANTILE, EXPORT_MODES, check_range_quantile
 
@@ -22,6 +24,14 @@ def _parse_overrides(pairs):
             overrides[key] = yaml.safe_load(value)
         except yaml.YAMLError:
             raise ConfigError(f"--set {pair!r}: the value is not valid YAML") from None
+    return overrides
+
+
+def _recipe_overrides(args):
+    """--set pairs and --output-dir as dotted recipe overrides."""
+    overrides = _parse_overrides(args.set)
+    if args.output_dir:
+        overrides["output_dir"] = args.output_dir
     return overrides
 
 
@@ -53,9 +63,7 @@ def _print_results(title, summary, run_dir):
 
 
 def _run_recipe(args, load_config, run):
-    overrides = _parse_overrides(args.set)
-    if args.output_dir:
-        overrides["output_dir"] = args.output_dir
+    overrides = _recipe_overrides(args)
     config = load_config(args.config, overrides)
     summary = run(config, overwrite=args.overwrite)
     _print_results(f"{args.command}: {args.config}", summary, config.output_dir)
@@ -85,9 +93,7 @@ def cmd_pretrain(args):
     from tfcompress.distill.pretrain_run_config import load_pretrain_config
     from tfcompress.distill.run_pretrain import run_pretrain
 
-    overrides = _parse_overrides(args.set)
-    if args.output_dir:
-        overrides["output_dir"] = args.output_dir
+    overrides = _recipe_overrides(args)
     config = load_pretrain_config(args.config, overrides)
     summary = run_pretrain(config, overwrite=args.overwrite)
     train = summary["train"]
@@ -100,6 +106,19 @@ def cmd_pretrain(args):
     ]
     footer = f"run directory: {config.output_dir} (config.yaml, metrics.json, model.keras)"
     _print_table(f"pretrain ({summary['stage']}): {args.config}", rows, footer)
+
+
+def cmd_check(args):
+    import time
+
+    from tfcompress.recipes import prepare_recipe
+
+    started = time.perf_counter()
+    overrides = _recipe_overrides(args)
+    plan = prepare_recipe(args.config, overrides, overwrite=args.overwrite).plan
+    rows = [*plan.rows, ("checked in (s)", f"{time.perf_counter() - started:.1f}")]
+    _print_table(f"check ({plan.title}): {args.config}", rows, "ok: nothing was written")
+    plan.print_warnings(sys.stdout)
 
 
 def cmd_vocab(args):
@@ -123,7 +142,13 @@ def cmd_demo(args):
 
     from tfcompress.demo import run_demo
 
-    teacher, student = run_demo(args.output_dir, quick=args.quick, overwrite=args.overwrite)
+    console = Console()
+    teacher, student = run_demo(
+        args.output_dir,
+        quick=args.quick,
+        overwrite=args.overwrite,
+        announce=lambda line: console.print(line, style="bold", highlight=False),
+    )
     table = Table(title="tfcompress demo: synthetic intent + slot task")
     table.add_column("")
     table.add_column("teacher", justify="right")
@@ -142,7 +167,6 @@ def cmd_demo(args):
         f"{teacher['train']['wall_time_s']:.1f}",
         f"{student['train']['wall_time_s']:.1f}",
     )
-    console = Console()
     console.print(table)
     console.print(_export_table(student["export"]))
     console.print(
@@ -199,10 +223,20 @@ def cmd_export(args):
             equalize=not args.no_equalize,
             range_quantile=args.range_quantile,
             strings_in=args.strings_in,
+            buckets=_buckets(args.buckets),
         )
         _print_export(report)
         if args.profile:
             _print_profile(report["tflite_path"], args.threads)
+
+
+def _buckets(values):
+    """--buckets: None when absent, the default lengths when given without values."""
+    from tfcompress.export.length_buckets import DEFAULT_BUCKETS
+
+    if values is None:
+        return None
+    return tuple(values) or DEFAULT_BUCKETS
 
 
 def _print_export(report):
@@ -230,6 +264,11 @@ def _print_export(report):
         keras_value = report["keras_accuracy"][name]
         table.add_row(f"{name} TFLite / Keras", f"{value:.4f} / {keras_value:.4f}")
     table.add_row("verification examples", str(parity["examples"]))
+    for length, numbers in parity.get("by_bucket", {}).items():
+        agreement = min(numbers["argmax_agreement"].values())
+        table.add_row(
+            f"length {length} bucket", f"{numbers['examples']} examples, agreement {agreement:.4f}"
+        )
     Console().print(table)
 
 
@@ -267,31 +306,59 @@ def _range_quantile(text):
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _bucket_length(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a sequence length of at least 2")
+    return value
+
+
+def _command(sub, name, help):
+    """A subcommand whose `--help` opens with the line `tfcompress --help` lists it by."""
+    return sub.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(prog="tfcompress", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="tfcompress",
+        description=__doc__,
+        epilog="--verbose (anywhere on the line) shows TensorFlow's own log lines.",
+    )
+    parser.add_argument("--version", action="version", version=f"tfcompress {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    finetune = sub.add_parser("finetune", help="fine-tune a teacher or train a model from scratch")
+    finetune = _command(sub, "finetune", help="fine-tune a teacher or train a model from scratch")
     _add_run_arguments(finetune)
     finetune.set_defaults(func=cmd_finetune)
 
-    distill = sub.add_parser("distill", help="distil a finetune run (teacher) into a student")
+    distill = _command(sub, "distill", help="distil a finetune run (teacher) into a student")
     _add_run_arguments(distill)
     distill.set_defaults(func=cmd_distill)
 
-    quantize = sub.add_parser(
-        "quantize", help="KDLSQ: train a finished run's LSQ-quantized copy (W-E-A bits)"
+    quantize = _command(
+        sub, "quantize", help="KDLSQ: train a finished run's LSQ-quantized copy (W-E-A bits)"
     )
     _add_run_arguments(quantize)
     quantize.set_defaults(func=cmd_quantize)
 
-    pretrain = sub.add_parser(
-        "pretrain", help="masked-LM pretraining: mixed-vocabulary stage I, stage II or NoKD"
+    pretrain = _command(
+        sub, "pretrain", help="masked-LM pretraining: mixed-vocabulary stage I, stage II or NoKD"
     )
     _add_run_arguments(pretrain)
     pretrain.set_defaults(func=cmd_pretrain)
 
-    vocab = sub.add_parser("vocab", help="learn a WordPiece vocabulary from text files")
+    check = _command(
+        sub,
+        "check",
+        help="check a recipe without training: data, labels, truncation, models, output_dir",
+    )
+    _add_run_arguments(check)
+    check.set_defaults(func=cmd_check)
+
+    vocab = _command(sub, "vocab", help="learn a WordPiece vocabulary from text files")
     vocab.add_argument(
         "--corpus", nargs="+", required=True, help="text files, one paragraph per line"
     )
@@ -302,7 +369,7 @@ def build_parser():
     vocab.add_argument("--compare", help="a vocab.txt to report the overlap with (the teacher's)")
     vocab.set_defaults(func=cmd_vocab)
 
-    demo = sub.add_parser("demo", help="the end-to-end main job on embedded synthetic data")
+    demo = _command(sub, "demo", help="the end-to-end main job on embedded synthetic data")
     demo.add_argument("--output-dir", default="runs/demo")
     demo.add_argument("--quick", action="store_true", help="a smaller run, for smoke tests")
     demo.add_argument(
@@ -310,14 +377,14 @@ def build_parser():
     )
     demo.set_defaults(func=cmd_demo)
 
-    report = sub.add_parser("report", help="accuracy vs size and latency of runs and exports")
+    report = _command(sub, "report", help="accuracy vs size and latency of runs and exports")
     report.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="finished run directories")
     report.add_argument("--output-dir", default="reports", help="where report.md/.png go")
     report.add_argument("--threads", type=int, default=1, help="latency at this thread count")
     report.add_argument("--metric", help="score to plot (default: accuracy, else intent_accuracy)")
     report.set_defaults(func=cmd_report)
 
-    export = sub.add_parser("export", help="convert a run's model to TFLite and verify it")
+    export = _command(sub, "export", help="convert a run's model to TFLite and verify it")
     export.add_argument("run_dir", metavar="RUN_DIR", help="a finished finetune/distill run")
     export.add_argument(
         "--mode", nargs="+", default=["int8"], choices=EXPORT_MODES, help="one or more modes"
@@ -351,6 +418,14 @@ def build_parser():
         action="store_true",
         help="export the strings-in model (tokenizer in the graph): MODE_text.tflite",
     )
+    export.add_argument(
+        "--buckets",
+        nargs="*",
+        type=_bucket_length,
+        metavar="LENGTH",
+        help="also hold these shorter sequence lengths (none given: 16 32 64); each input runs "
+        "at the shortest that fits: MODE[_text]_buckets.tflite",
+    )
     export.add_argument("--profile", action="store_true", help="per-op latency profile")
     export.add_argument("--threads", type=int, default=1, help="threads for --profile")
     export.set_defaults(func=cmd_export)
@@ -358,6 +433,7 @@ def build_parser():
 
 
 def main(argv=None):
+    """The command, as called in-process (tests); `run` is what the installed script runs."""
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
@@ -373,5 +449,18 @@ def main(argv=None):
     return 0
 
 
+def run():
+    """The `tfcompress` script: TensorFlow's C++ start-up lines hidden unless --verbose."""
+    argv = sys.argv[1:]
+    if "--verbose" in argv:
+        argv.remove("--verbose")
+    else:
+        from tfcompress.native_logs import hide_native_logs
+
+        hide_native_logs()
+        warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated")
+    return main(argv)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

@@ -141,3 +141,26 @@ def test_cli_strings_in_export_of_an_intent_slot_run(finished_run, tmp_path, cap
     assert not any(parity["id_mismatches"].values())
     assert set(parity["argmax_agreement"]) == {"intent_logits", "slot_logits"}
     assert "TFLite / Keras" not in capsys.readouterr().out  # no task metrics for text models
+
+
+def test_cli_bucketed_strings_in_export(finished_run, capsys):
+    run_dir, _ = finished_run
+    argv = ["export", str(run_dir), "--mode", "int8", "--strings-in", "--buckets", "16", *SMALL]
+    assert main(argv) == 0, capsys.readouterr().err
+    output = run_dir / "export" / "int8_text_buckets.tflite"
+    report = json.loads(output.with_suffix(".json").read_text())
+    sequence_length = report["sequence_length"]
+    assert report["buckets"] == [16, sequence_length]
+    by_bucket = report["parity"]["by_bucket"]
+    assert sum(bucket["examples"] for bucket in by_bucket.values()) == 32
+    assert report["parity"]["passed"] is True
+    out = capsys.readouterr().out
+    assert all(f"length {length} bucket" in out for length in by_bucket)
+
+
+def test_cli_rejects_a_bucket_length_below_two(finished_run, capsys):
+    run_dir, _ = finished_run
+    with pytest.raises(SystemExit) as exit_info:
+        main(["export", str(run_dir), "--buckets", "1"])
+    assert exit_info.value.code == 2
+    assert "'1' is not a sequence length of at least 2" in capsys.readouterr().err

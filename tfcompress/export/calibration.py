@@ -30,11 +30,16 @@ TARGET_QUANTILE = 0.9
 MIN_SPREAD = 4.0
 
 
-def equalize_fc_outputs(calibrated: bytes, representative, float_ops) -> tuple[bytes, list[dict]]:
+def equalize_fc_outputs(
+    calibrated: bytes, representative, float_ops, shared_scales: dict | None = None
+) -> tuple[bytes, list[dict]]:
     """Equalize the output channels of FCs that feed only `float_ops`.
 
-    FCs sharing a weight buffer (weight-shared layers) share one scale. Returns the rewritten
-    flatbuffer and one record per equalized group.
+    FCs sharing a weight buffer (weight-shared layers) share one scale. `shared_scales`
+    ({weight tensor name: scale, or None for left alone}) is filled with the scales chosen
+    and reused where it has them, so conversions of one model at several sequence lengths
+    give the same int8 weights. Returns the rewritten flatbuffer and one record per
+    equalized group.
     """
     graph = _Graph(calibrated)
     groups = _output_groups(graph, set(float_ops))
@@ -45,10 +50,15 @@ def equalize_fc_outputs(calibrated: bytes, representative, float_ops) -> tuple[b
     records = []
     for group in groups:
         widths = np.max([np.abs(ranges[op.outputs[0]]).max(axis=0) for op in group], axis=0)
-        target = float(np.quantile(widths, TARGET_QUANTILE))
-        if target <= 0 or widths.max() < MIN_SPREAD * target:
+        key = graph.name(group[0].inputs[1])
+        if shared_scales is not None and key in shared_scales:
+            scale = shared_scales[key]
+        else:
+            scale = _equalizing_scale(widths)
+            if shared_scales is not None:
+                shared_scales[key] = scale
+        if scale is None:
             continue
-        scale = np.maximum(widths / target, 1.0).astype(np.float32)
         for op in group:
             original = op.outputs[0]
             narrowed = graph.add_tensor_like(original, ranges[original] / scale, "equalized")
@@ -63,6 +73,15 @@ def equalize_fc_outputs(calibrated: bytes, representative, float_ops) -> tuple[b
             }
         )
     return graph.serialize(), records
+
+
+def _equalizing_scale(widths):
+    """Per-channel divisors bringing the channels to TARGET_QUANTILE of their widths; None when
+    the widest channel is not MIN_SPREAD times wider than that."""
+    target = float(np.quantile(widths, TARGET_QUANTILE))
+    if target <= 0 or widths.max() < MIN_SPREAD * target:
+        return None
+    return np.maximum(widths / target, 1.0).astype(np.float32)
 
 
 def robust_activation_ranges(calibrated: bytes, representative, quantile: float) -> bytes:

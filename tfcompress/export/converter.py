@@ -98,6 +98,7 @@ def convert(
     range_quantile=DEFAULT_RANGE_QUANTILE,
     calibration_log=None,
     custom_ops=False,
+    shared_scales=None,
 ):
     """Convert `model`; `representative_inputs` (an iterable of input dicts) for int modes.
 
@@ -107,7 +108,9 @@ def convert(
     at a time. int8 with float islands also runs the calibration passes of `calibration.py`:
     output channel equalization of FCs (`equalize`) and activation ranges at
     `range_quantile` of the per-example extremes (None: the calibrator's ranges); qat keeps
-    trained weight grids. A `calibration_log` dict receives what these passes did.
+    trained weight grids. A `calibration_log` dict receives what these passes did;
+    `shared_scales` (a dict) carries equalization scales from one conversion to the next
+    (`calibration.equalize_fc_outputs`), so conversions at several lengths share int8 weights.
     `custom_ops` lets non-builtin ops (tensorflow-text's) through as custom ops; the
     calibration passes run the model with builtin kernels only, so those modes refuse it.
     """
@@ -140,7 +143,7 @@ def convert(
         calibrated = _calibrate(converter)
         if mode == "int8":
             calibrated = _improve_calibration(
-                calibrated, representative, islands, equalize, range_quantile, log
+                calibrated, representative, islands, equalize, range_quantile, log, shared_scales
             )
             return _quantize(calibrated, islands)
         # qat: the ranges and weight grids its fake-quant ops learned stay as they are, and
@@ -194,11 +197,13 @@ def _calibrate(converter):
     return converter.convert()
 
 
-def _improve_calibration(calibrated, representative, float_ops, equalize, range_quantile, log):
+def _improve_calibration(
+    calibrated, representative, float_ops, equalize, range_quantile, log, shared_scales=None
+):
     log.update(equalize=equalize, range_quantile=range_quantile, equalized=[])
     if equalize:
         calibrated, log["equalized"] = calibration.equalize_fc_outputs(
-            calibrated, representative, float_ops
+            calibrated, representative, float_ops, shared_scales
         )
     if range_quantile is not None:
         calibrated = calibration.robust_activation_ranges(

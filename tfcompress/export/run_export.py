@@ -8,7 +8,9 @@ from tfcompress.export.text_model import export_text_model
 from tfcompress.export.tflite_export import export_tflite, report_path
 from tfcompress.export.tflite_model_runner import TFLiteModelRunner
 from tfcompress.models.quantized_copy import lsq_steps, packed_size_bytes
+from tfcompress.run_directory import check_writable
 from tfcompress.tasks import FinishedRun
+from tfcompress.tasks.unseen_labels import unseen_summary
 
 
 def export_run(
@@ -24,6 +26,7 @@ def export_run(
     equalize=True,
     range_quantile=DEFAULT_RANGE_QUANTILE,
     strings_in=False,
+    buckets=None,
 ) -> dict:
     """Export `RUN_DIR/model.keras` to `RUN_DIR/export/<mode>.tflite` (+ `.json` report).
 
@@ -32,10 +35,13 @@ def export_run(
     TFLite model and of the Keras model on those same examples. `strings_in` exports the
     strings-in model instead (tokenizer in the graph, `<mode>_text.tflite`), calibrated and
     verified on the same examples as texts (parity covers per-token outputs on real tokens).
+    `buckets`: shorter sequence lengths the export holds beside the run's, each input run at
+    the shortest that fits (`<mode>[_text]_buckets.tflite`; see `export.length_buckets`).
     """
     run = FinishedRun.read(run_dir)
-    name = f"{mode}_text" if strings_in else mode
+    name = mode + ("_text" if strings_in else "") + ("_buckets" if buckets else "")
     output = Path(output) if output else run.directory / "export" / f"{name}.tflite"
+    check_writable(output.parent, "--output")
     runtime = run.task_runtime()
     calibration = runtime.train.subset(representative_examples, seed=runtime.seed)
     verification = runtime.with_eval(
@@ -48,6 +54,7 @@ def export_run(
         float_ops=float_ops,
         equalize=equalize,
         range_quantile=range_quantile,
+        buckets=buckets,
         extra_report={"run_dir": str(run.directory), "task": runtime.task},
     )
     if strings_in:
@@ -73,6 +80,9 @@ def export_run(
     report["accuracy"] = verification.evaluate(TFLiteModelRunner(output.read_bytes()))
     report["keras_accuracy"] = verification.evaluate(model)
     report["accuracy_examples"] = len(verification.eval)
+    report["accuracy_unseen_labels"] = unseen_summary(
+        verification.unseen, runtime.data_config.unseen_labels
+    )
     if lsq_steps(model):
         # Below 8 bits the .tflite holds the low-bit grid in int8: the size it would take
         # packed at the trained bit widths, for comparison.

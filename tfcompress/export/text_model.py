@@ -23,8 +23,15 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from tfcompress.errors import ConfigError
 from tfcompress.export import DEFAULT_RANGE_QUANTILE
 from tfcompress.export.converter import convert
+from tfcompress.export.length_buckets import (
+    bucket_lengths,
+    convert_bucketed,
+    pad_token_outputs,
+    route,
+)
 from tfcompress.export.tflite_export import export_report, write_export
 from tfcompress.export.verification import ParityError, parity, tolerance
 
@@ -111,24 +118,27 @@ def _gather_pieces(segment: tf.RaggedTensor, offset: tf.Tensor, inside: tf.Tenso
 # --- conversion ------------------------------------------------------------------------------
 
 
-def build_tokenizer_module(tokenizer, pair: bool = False, batch_size: int | None = 1):
+def build_tokenizer_module(tokenizer, pair: bool = False, batch_size: int | None = 1, lengths=None):
     """A tf.Module whose `serve` maps strings [batch_size] to packed ids [batch_size, S].
 
     Inputs are named `text` (and `text_pair` when `pair`); outputs are `token_ids`,
     `segment_ids` and `padding_mask`. batch_size=1 is what a phone runs; None leaves it dynamic.
+    `lengths` (bucket lengths, batch 1): the outputs also hold `length_buckets.route`'s.
     """
+    if lengths is not None and batch_size != 1:
+        raise ConfigError("length buckets run one text at a time: batch_size must be 1")
+
+    def encode(text, text_pair=None):
+        packed = encode_for_tflite(tokenizer, text, text_pair)
+        return packed if lengths is None else {**packed, **route(packed, lengths)}
+
     module = tf.Module()
     spec = tf.TensorSpec([batch_size], tf.string, name=TEXT)
     if pair:
         pair_spec = tf.TensorSpec([batch_size], tf.string, name=TEXT_PAIR)
-        module.serve = tf.function(
-            lambda text, text_pair: encode_for_tflite(tokenizer, text, text_pair),
-            input_signature=[spec, pair_spec],
-        )
+        module.serve = tf.function(encode, input_signature=[spec, pair_spec])
     else:
-        module.serve = tf.function(
-            lambda text: encode_for_tflite(tokenizer, text), input_signature=[spec]
-        )
+        module.serve = tf.function(lambda text: encode(text), input_signature=[spec])
     return module
 
 
@@ -144,19 +154,37 @@ def convert_text_model(
     equalize: bool = True,
     range_quantile=DEFAULT_RANGE_QUANTILE,
     calibration_log: dict | None = None,
+    buckets=None,
 ) -> bytes:
     """Strings-in .tflite bytes: `model` converted as `converter.convert` converts it for ids,
     with `tokenizer` joined in front.
 
     `representative_texts` (integer modes): strings, or (text, text_pair) tuples when `pair`;
     the converter calibrates on their ids from the Python tokenizer, which the in-graph one
-    reproduces exactly. The other arguments are `converter.convert`'s.
+    reproduces exactly. `buckets`: shorter lengths to hold beside the tokenizer's (batch 1;
+    see `length_buckets`). The other arguments are `converter.convert`'s.
     """
     output_names(model)  # fail early on a name clash
     representative = None
     if representative_texts is not None:
         texts, pairs = split_texts(representative_texts, pair)
         representative = list(_id_batches(tokenizer, texts, pairs))
+    lengths = bucket_lengths(tokenizer.sequence_length, buckets) if buckets else None
+    if lengths is not None and len(lengths) > 1:
+        return convert_bucketed(
+            model,
+            mode,
+            lengths,
+            representative,
+            float_ops,
+            front=build_tokenizer_module(tokenizer, pair, batch_size, lengths),
+            front_custom_ops=True,
+            keep_outputs=ID_OUTPUTS,
+            renamed=_renamed_outputs(model),
+            equalize=equalize,
+            range_quantile=range_quantile,
+            calibration_log=calibration_log,
+        )
     encoder = convert(
         model,
         mode,
@@ -187,6 +215,7 @@ def export_text_model(
     float_ops=None,
     equalize: bool = True,
     range_quantile=DEFAULT_RANGE_QUANTILE,
+    buckets=None,
     extra_report: dict | None = None,
 ) -> dict:
     """`export_tflite` for a strings-in model: `output_path` (.tflite) plus its `.json` report.
@@ -210,12 +239,14 @@ def export_text_model(
         equalize=equalize,
         range_quantile=range_quantile,
         calibration_log=calibration,
+        buckets=buckets,
     )
     report = export_report(
         content,
         mode,
         output_path,
         sequence_length=tokenizer.sequence_length,
+        buckets=list(bucket_lengths(tokenizer.sequence_length, buckets or ())),
         inputs=[TEXT, TEXT_PAIR] if pair else [TEXT],
         outputs=output_names(model) + list(ID_OUTPUTS),
         batch_size=batch_size,
@@ -228,7 +259,9 @@ def export_text_model(
     if verify_texts is not None:
         texts, pairs = split_texts(verify_texts, pair)
         limits = tolerance(mode, min_agreement, max_abs_diff)
-        report["parity"], failure = text_parity(content, model, tokenizer, texts, pairs, limits)
+        report["parity"], failure = text_parity(
+            content, model, tokenizer, texts, pairs, limits, report["buckets"]
+        )
     write_export(output_path, content, report, failure)
     return report
 
@@ -425,13 +458,14 @@ def run_text_model(interpreter, texts: Sequence[str], text_pairs=None) -> dict[s
     """Run the text signature over all `texts` in chunks of its batch size; concatenated outputs."""
     runner = interpreter.get_signature_runner(SIGNATURE)
     batch = int(runner.get_input_details()[TEXT]["shape_signature"][0])
+    length = int(runner.get_output_details()["token_ids"]["shape"][-1])
     batch = len(texts) if batch < 1 else batch
     chunks = []
     for begin in range(0, len(texts), batch):
         feeds = {TEXT: _chunk(texts, begin, batch)}
         if text_pairs is not None:
             feeds[TEXT_PAIR] = _chunk(text_pairs, begin, batch)
-        chunks.append(runner(**feeds))
+        chunks.append(pad_token_outputs(runner(**feeds), length))
     return {name: np.concatenate([c[name] for c in chunks])[: len(texts)] for name in chunks[0]}
 
 
@@ -466,7 +500,7 @@ def verify_text_model(
     return numbers
 
 
-def text_parity(content: bytes, model, tokenizer, texts, text_pairs, limits) -> tuple:
+def text_parity(content: bytes, model, tokenizer, texts, text_pairs, limits, lengths=None) -> tuple:
     """(parity numbers, TextModelParityError or None) of a text model on `texts`.
 
     Numbers: `verification.parity`'s plus `id_mismatches` ({id output: indices into texts}).
@@ -480,7 +514,7 @@ def text_parity(content: bytes, model, tokenizer, texts, text_pairs, limits) -> 
     expected = [_as_dict(model(batch, training=False)) for batch in batches]
     expected = {name: np.concatenate([e[name] for e in expected]) for name in expected[0]}
     numbers, failure = parity(
-        expected, {name: got[name] for name in expected}, encoded["padding_mask"], limits
+        expected, {name: got[name] for name in expected}, encoded["padding_mask"], limits, lengths
     )
     numbers["id_mismatches"] = {
         name: np.flatnonzero((got[name] != encoded[name]).any(axis=-1)).tolist()

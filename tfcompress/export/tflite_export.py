@@ -7,6 +7,11 @@ import numpy as np
 from tfcompress.atomic_write import write_bytes_atomic, write_json_atomic
 from tfcompress.export import DEFAULT_RANGE_QUANTILE, EXPORT_MODES
 from tfcompress.export.converter import convert, input_signature
+from tfcompress.export.length_buckets import (
+    bucket_lengths,
+    build_router_module,
+    convert_bucketed,
+)
 from tfcompress.export.tflite_model_runner import TFLiteModelRunner
 from tfcompress.export.verification import (
     DEFAULT_TOLERANCES,
@@ -31,6 +36,7 @@ def export_tflite(
     float_ops=None,
     equalize=True,
     range_quantile=DEFAULT_RANGE_QUANTILE,
+    buckets=None,
     extra_report=None,
 ) -> dict:
     """Convert `model` to `output_path` (.tflite) plus `<output_path stem>.json` (the report).
@@ -41,25 +47,28 @@ def export_tflite(
     files are written atomically and before the parity verdict, so a failed export can be
     inspected; a failed parity check then raises ParityError with the numbers.
     `equalize` / `range_quantile`: int8 calibration passes (see `converter.convert`).
+    `buckets`: shorter sequence lengths to hold beside `sequence_length`; each input runs
+    at the shortest that fits it (`length_buckets`).
     """
     output_path = Path(output_path)
     calibration = {}
-    content = convert(
-        model,
-        mode,
-        sequence_length,
-        representative_inputs,
-        float_ops,
-        equalize=equalize,
-        range_quantile=range_quantile,
-        calibration_log=calibration,
-    )
     specs = input_signature(model, sequence_length)
+    length = int(next(iter(specs.values())).shape[1])
+    lengths = bucket_lengths(length, buckets) if buckets else (length,)
+    options = dict(equalize=equalize, range_quantile=range_quantile, calibration_log=calibration)
+    if len(lengths) > 1:
+        front = build_router_module(sorted(specs), length, lengths)
+        content = convert_bucketed(
+            model, mode, lengths, representative_inputs, float_ops, front=front, **options
+        )
+    else:
+        content = convert(model, mode, length, representative_inputs, float_ops, **options)
     report = export_report(
         content,
         mode,
         output_path,
-        sequence_length=int(next(iter(specs.values())).shape[1]),
+        sequence_length=length,
+        buckets=list(lengths),
         inputs=sorted(specs),
         calibration=calibration,
         extra_report=extra_report,
@@ -67,7 +76,7 @@ def export_tflite(
     failure = None
     if verify_inputs is not None:
         limits = tolerance(mode, min_agreement, max_abs_diff)
-        report["parity"], failure = _verify(model, content, verify_inputs, limits)
+        report["parity"], failure = _verify(model, content, verify_inputs, limits, lengths)
     write_export(output_path, content, report, failure)
     return report
 
@@ -102,7 +111,7 @@ def report_path(tflite_path) -> Path:
     return Path(tflite_path).with_suffix(".json")
 
 
-def _verify(model, content, verify_inputs, limits):
+def _verify(model, content, verify_inputs, limits, lengths=None):
     runner = TFLiteModelRunner(content)
     keras_parts, tflite_parts, masks = [], [], []
     for batch in verify_inputs:
@@ -119,7 +128,7 @@ def _verify(model, content, verify_inputs, limits):
                 f"TFLite outputs {sorted(tflite_out)} do not match Keras outputs {sorted(keras_out)}"
             )
     mask = None if masks[0] is None else np.concatenate(masks)
-    return parity(keras_out, tflite_out, mask, limits)
+    return parity(keras_out, tflite_out, mask, limits, lengths)
 
 
 def _as_dict(outputs):

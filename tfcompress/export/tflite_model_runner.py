@@ -3,12 +3,15 @@
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
+from tfcompress.export.length_buckets import pad_token_outputs
+
 
 class TFLiteModelRunner:
     """Callable like the Keras task model: `runner(inputs)` → array, or dict for multi-output.
 
     The export is batch 1 (what a phone runs), so a batch is run one row at a time. A
     single-output model returns an array; a multi-output one a dict keyed by output name.
+    Per-token outputs of a length-bucketed export come back padded to the input length.
     """
 
     def __init__(self, model_content: bytes, num_threads=1):
@@ -19,9 +22,10 @@ class TFLiteModelRunner:
 
     def __call__(self, inputs, training=False):
         arrays = {name: np.asarray(inputs[name], np.int32) for name in self.input_names}
-        rows = next(iter(arrays.values())).shape[0]
+        rows, length = next(iter(arrays.values())).shape[:2]
         results = [
-            self._runner(**{n: a[i : i + 1] for n, a in arrays.items()}) for i in range(rows)
+            pad_token_outputs(self._runner(**{n: a[i : i + 1] for n, a in arrays.items()}), length)
+            for i in range(rows)
         ]
         stacked = {name: np.concatenate([r[name] for r in results]) for name in self.output_names}
         if len(stacked) == 1:

@@ -128,17 +128,43 @@ def tolerance(mode: str, min_agreement=None, max_abs_diff=None) -> tuple:
     )
 
 
-def parity(keras_outputs: dict, tflite_outputs: dict, mask, tolerance: tuple) -> tuple:
+def parity(
+    keras_outputs: dict, tflite_outputs: dict, mask, tolerance: tuple, lengths=None
+) -> tuple:
     """(parity numbers for a report, ParityError or None): `compare_outputs` on `mask`'s
-    real tokens, the example count, the tolerance and whether it was met."""
+    real tokens, the example count, the tolerance and whether it was met. `lengths` (a
+    length-bucketed export's): the numbers per bucket too, under `by_bucket`."""
     numbers = compare_outputs(keras_outputs, tflite_outputs, mask)
     numbers["examples"] = int(next(iter(keras_outputs.values())).shape[0])
     numbers["min_agreement"], numbers["max_abs_diff_allowed"] = tolerance
+    if lengths is not None and len(lengths) > 1:
+        numbers["by_bucket"] = _by_bucket(keras_outputs, tflite_outputs, np.asarray(mask), lengths)
     try:
         check_parity(numbers, *tolerance)
     except ParityError as e:
         return {**numbers, "passed": False}, e
     return {**numbers, "passed": True}, None
+
+
+def _by_bucket(keras_outputs, tflite_outputs, mask, lengths) -> dict:
+    """{length: examples, agreement and max abs diff of the inputs that ran at it}."""
+    real_tokens = mask.sum(axis=1)
+    bucket = np.asarray(lengths)[np.searchsorted(lengths, real_tokens)]
+    numbers = {}
+    for length in lengths:
+        rows = bucket == length
+        if rows.any():
+            subset = compare_outputs(
+                {name: np.asarray(value)[rows] for name, value in keras_outputs.items()},
+                {name: np.asarray(value)[rows] for name, value in tflite_outputs.items()},
+                mask[rows],
+            )
+            numbers[str(length)] = {
+                "examples": int(rows.sum()),
+                "argmax_agreement": subset["argmax_agreement"],
+                "max_abs_diff": subset["max_abs_diff"],
+            }
+    return numbers
 
 
 def check_parity(report: dict, min_agreement: float, max_abs_diff: float | None) -> None:
