@@ -41,6 +41,11 @@ def test_at_length_needs_a_task_model():
         at_length(keras.Model(inputs, keras.layers.Embedding(9, 2)(inputs)), 2)
 
 
+def test_at_length_stops_at_the_position_table(classifier):
+    with pytest.raises(ConfigError, match="past the encoder's 64 positions"):
+        at_length(classifier, 65)
+
+
 @pytest.fixture(scope="module")
 def tokenizer():
     return WordPieceTokenizer(VOCAB, sequence_length=SEQ)

@@ -8,7 +8,12 @@ from ai_edge_litert.tools import flatbuffer_utils
 
 from tests.export.conftest import build_tiny_classifier, make_batch
 from tfcompress.export.converter import convert
-from tfcompress.export.op_profile import format_profile, profile_ops, summarize_by_op
+from tfcompress.export.op_profile import (
+    format_profile,
+    profile_ops,
+    shape_matched_floor,
+    summarize_by_op,
+)
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +71,17 @@ def test_int8_model_has_int8_fully_connected(int8_profile):
     assert fully_connected
     assert any(t.input_dtype == "int8" for t in fully_connected)
     assert all(t.input_dtype != "float32" for t in fully_connected)
+
+
+def test_shape_matched_floor_sums_the_matmuls(int8_profile):
+    floor = shape_matched_floor(int8_profile)
+    by_op = {row["op"]: row["ms"] for row in summarize_by_op(int8_profile)}
+    assert floor["fully_connected_ms"] == pytest.approx(by_op["FULLY_CONNECTED"])
+    assert floor["batch_matmul_ms"] == pytest.approx(by_op.get("BATCH_MATMUL", 0.0))
+    assert floor["floor_ms"] == pytest.approx(
+        floor["fully_connected_ms"] + floor["batch_matmul_ms"]
+    )
+    assert floor["floor_ms"] <= int8_profile["total_ms"] + 1e-12
 
 
 def test_summary_shares_sum_to_one(int8_profile):

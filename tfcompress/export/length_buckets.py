@@ -25,6 +25,13 @@ import hashlib
 import numpy as np
 
 from tfcompress.errors import ConfigError
+from tfcompress.export.flatbuffer_edits import (
+    check_same_tensor,
+    entry_name,
+    keep_newer_runtime_version,
+    tensor_map,
+    unique_tensor_names,
+)
 
 DEFAULT_BUCKETS = (16, 32, 64)
 FITS = "fits_{}"  # front output: the input's real tokens fit in this many positions
@@ -48,6 +55,11 @@ def at_length(model, sequence_length: int):
         raise ConfigError(
             f"length buckets need a tfcompress TaskModel (an encoder and a head), got "
             f"{type(model).__name__}"
+        )
+    longest = model.encoder.config.max_length
+    if sequence_length > longest:
+        raise ConfigError(
+            f"sequence length {sequence_length} is past the encoder's {longest} positions"
         )
     return TaskModel(model.encoder, model.head, sequence_length, name=model.name)
 
@@ -110,7 +122,7 @@ def compose_buckets(
         raise ValueError("a bucketed model needs at least two lengths")
     model = flatbuffer_utils.convert_bytearray_to_object(front)
     main, signature = model.subgraphs[0], model.signatureDefs[0]
-    front_outputs = {_name(entry): entry.tensorIndex for entry in signature.outputs}
+    front_outputs = {entry_name(entry): entry.tensorIndex for entry in signature.outputs}
     routed = routed_names(input_names, lengths)
     missing = [name for name in routed + list(keep_outputs) if name not in front_outputs]
     if missing:
@@ -145,9 +157,10 @@ def compose_buckets(
     kept = [front_outputs[name] for name in keep_outputs]
     main.outputs = if_outputs + kept
     signature.outputs = [
-        _tensor_map((renamed or {}).get(name, name), index)
+        tensor_map((renamed or {}).get(name, name), index)
         for name, index in zip(output_names, if_outputs)
-    ] + [_tensor_map(name, index) for name, index in zip(keep_outputs, kept)]
+    ] + [tensor_map(name, index) for name, index in zip(keep_outputs, kept)]
+    unique_tensor_names(model)
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
 
 
@@ -161,7 +174,7 @@ def _add_bucket(model, pool, encoder, length, input_names, routed, templates):
         tensor.buffer = pool.buffer(encoder.buffers[tensor.buffer])
     for op in graph.operators:
         op.opcodeIndex = pool.opcode(encoder.operatorCodes[op.opcodeIndex])
-    own = {f"{_name(entry)}_{length}": entry.tensorIndex for entry in signature.inputs}
+    own = {f"{entry_name(entry)}_{length}": entry.tensorIndex for entry in signature.inputs}
     expected = {f"{name}_{length}" for name in input_names}
     if set(own) != expected:
         raise ValueError(f"bucket {length} takes {sorted(own)}, expected {sorted(expected)}")
@@ -171,15 +184,15 @@ def _add_bucket(model, pool, encoder, length, input_names, routed, templates):
     ]
     for name, template in zip(routed, templates):
         if name in own:
-            _check_same_tensor(graph.tensors[own[name]], template, name)
-    entries = sorted(signature.outputs, key=_name)
+            check_same_tensor(template, graph.tensors[own[name]], name)
+    entries = sorted(signature.outputs, key=entry_name)
     graph.outputs = [entry.tensorIndex for entry in entries]
     graph.name = f"bucket_{length}".encode()
     model.subgraphs.append(graph)
-    _keep_newest_runtime_version(model, encoder)
+    keep_newer_runtime_version(model, encoder)
     return (
         len(model.subgraphs) - 1,
-        [_name(entry) for entry in entries],
+        [entry_name(entry) for entry in entries],
         [graph.tensors[index] for index in graph.outputs],
     )
 
@@ -237,14 +250,6 @@ def _add_tensor_like(graph, template):
     return len(graph.tensors) - 1
 
 
-def _check_same_tensor(tensor, template, name):
-    if tensor.type != template.type or list(tensor.shape) != list(template.shape):
-        raise ValueError(
-            f"{name}: the front gives type {template.type} shape {list(template.shape)}, the "
-            f"bucket takes type {tensor.type} shape {list(tensor.shape)}"
-        )
-
-
 class _Pool:
     """The joined model's buffers and op codes, each added once: equal constants (the
     buckets' shared weights) end up in one buffer."""
@@ -295,25 +300,6 @@ def _digest(buffer) -> bytes:
 
 def _opcode_key(code):
     return (code.builtinCode, code.deprecatedBuiltinCode, code.customCode, code.version)
-
-
-def _name(entry) -> str:
-    name = entry.name
-    return name.decode() if isinstance(name, bytes) else name
-
-
-def _tensor_map(name, index):
-    from ai_edge_litert import schema_py_generated as schema
-
-    entry = schema.TensorMapT()
-    entry.name, entry.tensorIndex = name, index
-    return entry
-
-
-def _keep_newest_runtime_version(model, other):
-    from tfcompress.export.text_model import _keep_newer_runtime_version
-
-    _keep_newer_runtime_version(model, other)
 
 
 def convert_bucketed(

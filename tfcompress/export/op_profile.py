@@ -90,6 +90,22 @@ def summarize_by_op(profile: dict) -> list[dict]:
     return out
 
 
+def shape_matched_floor(profile: dict) -> dict:
+    """What the model's matmuls cost on their own: every FULLY_CONNECTED and BATCH_MATMUL of
+    the profile (each shape cut out and timed in isolation, with the model's own dtypes,
+    weights and inputs) times its count, summed. A model cannot run faster than its matmuls;
+    its time over this floor is what the other ops and the op boundaries cost."""
+    parts = {
+        op: sum(t.ms_total for t in profile["ops"] if t.op == op)
+        for op in ("FULLY_CONNECTED", "BATCH_MATMUL")
+    }
+    return {
+        "fully_connected_ms": parts["FULLY_CONNECTED"],
+        "batch_matmul_ms": parts["BATCH_MATMUL"],
+        "floor_ms": sum(parts.values()),
+    }
+
+
 def format_profile(profile: dict, top: int = 20) -> str:
     """A markdown table of the aggregated profile."""
     lines = [

@@ -26,6 +26,13 @@ import tensorflow as tf
 from tfcompress.errors import ConfigError
 from tfcompress.export import DEFAULT_RANGE_QUANTILE
 from tfcompress.export.converter import convert
+from tfcompress.export.flatbuffer_edits import (
+    check_same_tensor,
+    entry_name,
+    keep_newer_runtime_version,
+    tensor_map,
+    unique_tensor_names,
+)
 from tfcompress.export.length_buckets import (
     bucket_lengths,
     convert_bucketed,
@@ -317,14 +324,16 @@ def join_tokenizer(tokenizer_content: bytes, encoder_content: bytes, renamed=Non
         raise ValueError("joining needs single-subgraph models")
     front_graph, graph = front.subgraphs[0], joined.subgraphs[0]
     front_signature, signature = front.signatureDefs[0], joined.signatureDefs[0]
-    front_outputs = {_name(m): m.tensorIndex for m in front_signature.outputs}
+    front_outputs = {entry_name(m): m.tensorIndex for m in front_signature.outputs}
     # Tokenizer tensor index -> joined index: its id outputs become the encoder's inputs.
     tensors = {}
     for entry in signature.inputs:
-        name = _name(entry)
+        name = entry_name(entry)
         if name not in front_outputs:
             raise ValueError(f"encoder input {name!r} is not a tokenizer output")
-        _check_same_tensor(front_graph, front_outputs[name], graph, entry.tensorIndex, name)
+        check_same_tensor(
+            front_graph.tensors[front_outputs[name]], graph.tensors[entry.tensorIndex], name
+        )
         tensors[front_outputs[name]] = entry.tensorIndex
     buffers = {0: 0}  # buffer 0 is the empty one activations point to, in every model
     for index, buffer in enumerate(front.buffers[1:], start=1):
@@ -351,56 +360,14 @@ def join_tokenizer(tokenizer_content: bytes, encoder_content: bytes, renamed=Non
     for entry in front_signature.inputs:
         entry.tensorIndex = tensors[entry.tensorIndex]
     for entry in signature.outputs:
-        entry.name = (renamed or {}).get(_name(entry), _name(entry))
+        entry.name = (renamed or {}).get(entry_name(entry), entry_name(entry))
     signature.inputs = front_signature.inputs
     signature.outputs = list(signature.outputs) + [
-        _tensor_map(name, index) for name, index in zip(ID_OUTPUTS, id_outputs)
+        tensor_map(name, index) for name, index in zip(ID_OUTPUTS, id_outputs)
     ]
-    _keep_newer_runtime_version(joined, front)
+    keep_newer_runtime_version(joined, front)
+    unique_tensor_names(joined)
     return bytes(flatbuffer_utils.convert_object_to_bytearray(joined))
-
-
-def _name(entry) -> str:
-    name = entry.name
-    return name.decode() if isinstance(name, bytes) else name
-
-
-def _tensor_map(name, index):
-    from ai_edge_litert import schema_py_generated as schema
-
-    entry = schema.TensorMapT()
-    entry.name, entry.tensorIndex = name, index
-    return entry
-
-
-def _check_same_tensor(front_graph, front_index, graph, index, name):
-    a, b = front_graph.tensors[front_index], graph.tensors[index]
-    shape_a = a.shapeSignature if a.shapeSignature is not None else a.shape
-    shape_b = b.shapeSignature if b.shapeSignature is not None else b.shape
-    if a.type != b.type or list(shape_a) != list(shape_b):
-        raise ValueError(
-            f"{name}: tokenizer gives type {a.type} shape {list(shape_a)}, "
-            f"encoder takes type {b.type} shape {list(shape_b)}"
-        )
-
-
-def _keep_newer_runtime_version(joined, front):
-    """`min_runtime_version` metadata: the newer of the two (the joined model needs both)."""
-    versions = {}
-    for model in (joined, front):
-        for entry in model.metadata or []:
-            if _name(entry) == "min_runtime_version":
-                versions[id(model)] = (entry, model.buffers[entry.buffer])
-    if len(versions) < 2:
-        return
-    (entry, mine), (_, theirs) = versions[id(joined)], versions[id(front)]
-    if _version(theirs) > _version(mine):
-        joined.buffers[entry.buffer].data = theirs.data
-
-
-def _version(buffer) -> tuple:
-    text = bytes(np.asarray(buffer.data, np.uint8)).split(b"\0")[0].decode()
-    return tuple(int(part) for part in text.split(".") if part.isdigit())
 
 
 def custom_op_histogram(flatbuffer: bytes) -> dict[str, int]:
