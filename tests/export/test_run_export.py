@@ -140,20 +140,33 @@ def test_cli_strings_in_export_of_an_intent_slot_run(finished_run, tmp_path, cap
     # The in-graph tokenizer gave the Python tokenizer's ids on every utterance.
     assert not any(parity["id_mismatches"].values())
     assert set(parity["argmax_agreement"]) == {"intent_logits", "slot_logits"}
-    assert "TFLite / Keras" not in capsys.readouterr().out  # no task metrics for text models
+    # Task metrics of the .tflite run from the utterances' strings, beside the Keras model's.
+    assert (
+        set(report["accuracy"])
+        == set(report["keras_accuracy"])
+        == {
+            "intent_accuracy",
+            "slot_f1",
+            "sentence_accuracy",
+        }
+    )
+    assert "intent_accuracy TFLite / Keras" in capsys.readouterr().out
 
 
 def test_cli_bucketed_strings_in_export(finished_run, capsys):
     run_dir, _ = finished_run
-    argv = ["export", str(run_dir), "--mode", "int8", "--strings-in", "--buckets", "16", *SMALL]
+    argv = ["export", str(run_dir), "--mode", "float", "--strings-in", "--buckets", "16", *SMALL]
     assert main(argv) == 0, capsys.readouterr().err
-    output = run_dir / "export" / "int8_text_buckets.tflite"
+    output = run_dir / "export" / "float_text_buckets.tflite"
     report = json.loads(output.with_suffix(".json").read_text())
     sequence_length = report["sequence_length"]
     assert report["buckets"] == [16, sequence_length]
     by_bucket = report["parity"]["by_bucket"]
     assert sum(bucket["examples"] for bucket in by_bucket.values()) == 32
     assert report["parity"]["passed"] is True
+    # Float computes the Keras function: the same task metrics, up to a near-tie flipping.
+    for name, value in report["keras_accuracy"].items():
+        assert report["accuracy"][name] == pytest.approx(value, abs=1 / 32), name
     out = capsys.readouterr().out
     assert all(f"length {length} bucket" in out for length in by_bucket)
 

@@ -4,7 +4,13 @@ from pathlib import Path
 
 from tfcompress.atomic_write import write_json_atomic
 from tfcompress.export import DEFAULT_RANGE_QUANTILE
-from tfcompress.export.text_model import export_text_model
+from tfcompress.export.replayed_outputs import ReplayedOutputs
+from tfcompress.export.text_model import (
+    export_text_model,
+    load_text_interpreter,
+    run_text_model,
+    split_texts,
+)
 from tfcompress.export.tflite_export import export_tflite, report_path
 from tfcompress.export.tflite_model_runner import TFLiteModelRunner
 from tfcompress.models.quantized_copy import lsq_steps, packed_size_bytes
@@ -58,26 +64,28 @@ def export_run(
         extra_report={"run_dir": str(run.directory), "task": runtime.task},
     )
     if strings_in:
-        return export_text_model(
+        report = export_text_model(
             model,
             runtime.tokenizer,
             output,
             mode,
-            pair=getattr(runtime.train, "texts_b", None) is not None,
+            pair=runtime.sentence_pairs,
             representative_texts=task_texts(calibration),
             verify_texts=task_texts(verification.eval),
             **options,
         )
-    report = export_tflite(
-        model,
-        output,
-        mode,
-        sequence_length=runtime.tokenizer.sequence_length,
-        representative_inputs=runtime.inputs(calibration),
-        verify_inputs=runtime.inputs(verification.eval),
-        **options,
-    )
-    report["accuracy"] = verification.evaluate(TFLiteModelRunner(output.read_bytes()))
+        report["accuracy"] = text_model_metrics(output.read_bytes(), verification)
+    else:
+        report = export_tflite(
+            model,
+            output,
+            mode,
+            sequence_length=runtime.tokenizer.sequence_length,
+            representative_inputs=runtime.inputs(calibration),
+            verify_inputs=runtime.inputs(verification.eval),
+            **options,
+        )
+        report["accuracy"] = verification.evaluate(TFLiteModelRunner(output.read_bytes()))
     report["keras_accuracy"] = verification.evaluate(model)
     report["accuracy_examples"] = len(verification.eval)
     report["accuracy_unseen_labels"] = unseen_summary(
@@ -89,6 +97,13 @@ def export_run(
         report["packed_size_bytes"] = packed_size_bytes(model)
     write_json_atomic(report_path(output), report)
     return report
+
+
+def text_model_metrics(content: bytes, runtime) -> dict:
+    """Task metrics of a strings-in .tflite on `runtime`'s eval split, run from its texts."""
+    texts, pairs = split_texts(task_texts(runtime.eval), runtime.sentence_pairs)
+    outputs = run_text_model(load_text_interpreter(content), texts, pairs)
+    return runtime.evaluate(ReplayedOutputs(outputs))
 
 
 def task_texts(data):

@@ -92,6 +92,11 @@ class TaskRuntime:
             eval_batch_size=config.training.eval_batch_size,
         )
 
+    @property
+    def sentence_pairs(self) -> bool:
+        """Whether an example is two texts (MRPC) rather than one."""
+        return getattr(self.train, "texts_b", None) is not None
+
     def with_eval(self, evaluation):
         """The same task evaluated on other examples (a verification subset, say)."""
         return dataclasses.replace(self, eval=evaluation)

@@ -1,0 +1,46 @@
+"""SentenceTimer: per-sentence times of a strings-in (or ids-in) .tflite on real inputs."""
+
+import numpy as np
+import pytest
+
+from tests.export.test_length_buckets import BUCKETS
+from tests.export.test_text_model import SEQ, VOCAB, tiny_config
+from tfcompress.data.wordpiece_tokenizer import WordPieceTokenizer
+from tfcompress.export.text_model import convert_text_model
+from tfcompress.latency.sentence_timer import SentenceTimer, text_feeds, time_sentences
+from tfcompress.models import Encoder, build_classifier
+
+TEXTS = ["the cat", "the cat sat on the mat playing", "", "dog " * 40]
+
+
+@pytest.fixture(scope="module")
+def text_model():
+    tokenizer = WordPieceTokenizer(VOCAB, sequence_length=SEQ)
+    model = build_classifier(Encoder(tiny_config()), 3, sequence_length=SEQ)
+    return convert_text_model(model, tokenizer, "float", buckets=BUCKETS)
+
+
+def test_each_sentence_gets_one_time_per_round(text_model):
+    timer = SentenceTimer(text_model, text_feeds(TEXTS))
+    assert timer.size_bytes == len(text_model)
+    for _ in range(3):
+        timer.round()
+    ms = timer.sentence_ms()
+    assert ms.shape == (len(TEXTS),) and np.all(ms > 0)
+    summary = timer.summary()
+    assert summary["sentences"] == len(TEXTS) and summary["rounds"] == 3
+    assert summary["p50_ms"] <= summary["p90_ms"] <= summary["p99_ms"] <= ms.max()
+
+
+def test_the_untimed_warm_up_is_not_counted(text_model):
+    timer = SentenceTimer(text_model, text_feeds(TEXTS[:2]))
+    assert timer.rounds == 0
+    with pytest.raises(ValueError, match="no round timed yet"):
+        timer.summary()
+    assert time_sentences(text_model, text_feeds(TEXTS[:2]), rounds=2)["rounds"] == 2
+
+
+def test_pair_feeds_name_both_inputs():
+    feeds = text_feeds(["a", "b"], ["c", "d"])
+    assert [sorted(feed) for feed in feeds] == [["text", "text_pair"]] * 2
+    assert feeds[1]["text_pair"].tolist() == [b"d"]

@@ -1,0 +1,105 @@
+"""Per-sentence latency of a .tflite on real inputs: what one sentence costs a phone app."""
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+class SentenceTimer:
+    """One model with its per-sentence feeds, timed sentence by sentence, round after round.
+
+    Each sentence is one `set_tensor` per input, one `invoke` and a read of every output:
+    what an app's call costs, without the signature runner's Python-side copies. A
+    sentence's time is its median over the rounds (`sentence_ms`); rounds of several
+    models can be interleaved by the caller so that machine noise hits all alike.
+
+    Args:
+        model: a .tflite path or its bytes (tensorflow-text kernels are registered when
+            the model has custom ops).
+        feeds: one `{signature input name: array}` per sentence, e.g. `text_feeds(...)`.
+        num_threads: interpreter threads.
+    """
+
+    def __init__(self, model, feeds, num_threads=1):
+        content = model if isinstance(model, bytes) else Path(model).read_bytes()
+        self.size_bytes = len(content)
+        self.interpreter = _interpreter(content, num_threads)
+        self.interpreter.allocate_tensors()
+        signature = self.interpreter.get_signature_runner()
+        inputs = {name: d["index"] for name, d in signature.get_input_details().items()}
+        self._outputs = [d["index"] for d in signature.get_output_details().values()]
+        del signature  # it holds tensor references that `invoke` refuses to run beside
+        self._feeds = [{inputs[name]: value for name, value in feed.items()} for feed in feeds]
+        self._times = [[] for _ in self._feeds]
+        self.round()  # allocation, delegate set-up and caches happen here, untimed
+        self._times = [[] for _ in self._feeds]
+
+    def round(self):
+        """Run every sentence once, timing each."""
+        for times, feed in zip(self._times, self._feeds):
+            start = time.perf_counter()
+            for index, value in feed.items():
+                self.interpreter.set_tensor(index, value)
+            self.interpreter.invoke()
+            for index in self._outputs:
+                self.interpreter.get_tensor(index)
+            times.append(time.perf_counter() - start)
+
+    @property
+    def rounds(self) -> int:
+        return len(self._times[0]) if self._times else 0
+
+    def sentence_ms(self) -> np.ndarray:
+        """Each sentence's median time over the rounds so far, in ms."""
+        if not self.rounds:
+            raise ValueError("no round timed yet: call round() first")
+        return np.array([np.median(times) for times in self._times]) * 1e3
+
+    def summary(self) -> dict:
+        """p50/p90/p99 over sentences, and how many sentences and rounds."""
+        ms = self.sentence_ms()
+        p50, p90, p99 = np.percentile(ms, [50, 90, 99])
+        return {
+            "p50_ms": float(p50),
+            "p90_ms": float(p90),
+            "p99_ms": float(p99),
+            "sentences": len(ms),
+            "rounds": self.rounds,
+        }
+
+
+def text_feeds(texts, text_pairs=None) -> list[dict]:
+    """Strings-in feeds: `{"text": [b"..."]}` (and `text_pair`) per sentence."""
+    feeds = []
+    for i, text in enumerate(texts):
+        feed = {"text": np.array([text.encode()], dtype=object)}
+        if text_pairs is not None:
+            feed["text_pair"] = np.array([text_pairs[i].encode()], dtype=object)
+        feeds.append(feed)
+    return feeds
+
+
+def time_sentences(model, feeds, rounds=3, num_threads=1) -> dict:
+    """`SentenceTimer(model, feeds).summary()` after `rounds` rounds."""
+    timer = SentenceTimer(model, feeds, num_threads)
+    for _ in range(rounds):
+        timer.round()
+    return timer.summary()
+
+
+def _interpreter(content: bytes, num_threads: int):
+    """A LiteRT interpreter, with tensorflow-text's kernels when the model has custom ops."""
+    from ai_edge_litert.interpreter import Interpreter, InterpreterWithCustomOps
+
+    from tfcompress.export.verification import has_custom_ops
+
+    if not has_custom_ops(content):
+        return Interpreter(model_content=content, num_threads=num_threads)
+    import tensorflow_text
+
+    return InterpreterWithCustomOps(
+        custom_op_registerers=tensorflow_text.tflite_registrar.SELECT_TFTEXT_OPS,
+        model_content=content,
+        num_threads=num_threads,
+    )
