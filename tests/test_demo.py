@@ -17,7 +17,11 @@ def test_demo_quick_runs_teacher_then_sps_student(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "SPS student" in printed and "eval slot_f1" in printed
     stages = [line.split(":")[0] for line in printed.splitlines() if line.startswith("[")]
-    assert stages == ["[1/3] teacher", "[2/3] SPS student", "[3/3] student → float and int8 TFLite"]
+    assert stages == [
+        "[1/3] teacher",
+        "[2/3] SPS student",
+        "[3/3] student → float and int8 TFLite (and int8 strings-in with length buckets)",
+    ]
     assert "reused" not in printed
     teacher = json.loads((out / "teacher" / "metrics.json").read_text())
     student = json.loads((out / "student" / "metrics.json").read_text())
@@ -25,11 +29,20 @@ def test_demo_quick_runs_teacher_then_sps_student(tmp_path, capsys):
     assert student["model"]["parameters"] < 0.75 * teacher["model"]["parameters"]
     assert student["teacher"]["eval"] == teacher["eval"]
     # Stage 3: the student on TFLite, parity-checked and timed.
-    assert "student on TFLite" in printed and "latency p50 (ms)" in printed
+    assert "student on TFLite" in printed and "eval sentences p50 (ms)" in printed
     exports = {
         m: json.loads((out / "student" / "export" / f"{m}.json").read_text())
-        for m in ("float", "int8")
+        for m in ("float", "int8", "int8_text_buckets")
     }
+    # Each export is timed on the eval sentences, and the timings are in its report.
+    eval_examples = student["eval_examples"]
+    for report in exports.values():
+        assert report["sentence_latency"]["sentences"] == eval_examples
+        assert report["sentence_latency"]["p50_ms"] > 0
+    assert exports["int8"]["latency"]["results"][0]["threads"] == 1
+    text = exports["int8_text_buckets"]
+    assert text["inputs"] == ["text"] and len(text["buckets"]) > 1
+    assert set(text["accuracy"]) == set(exports["int8"]["accuracy"])
     assert exports["float"]["parity"]["argmax_agreement"]["intent_logits"] == 1.0
     assert exports["int8"]["parity"]["passed"] is True
     assert exports["int8"]["size_bytes"] < 0.5 * exports["float"]["size_bytes"]

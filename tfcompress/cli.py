@@ -180,7 +180,7 @@ def _export_table(reports):
     from rich.table import Table
 
     first = next(iter(reports.values()))
-    table = Table(title=f"student on TFLite (batch 1, seq {first['sequence_length']}, 1 thread)")
+    table = Table(title="student on TFLite (batch 1, 1 thread)")
     table.add_column("")
     for mode in reports:
         table.add_column(mode, justify="right")
@@ -189,7 +189,12 @@ def _export_table(reports):
         table.add_row(label, *(value(report) for report in reports.values()))
 
     row("size (MB)", lambda r: f"{r['size_bytes'] / 2**20:.2f}")
-    row("latency p50 (ms)", lambda r: f"{r['latency_p50_ms']:.3f}")
+    row("eval sentences p50 (ms)", lambda r: f"{r['sentence_latency']['p50_ms']:.3f}")
+    row("eval sentences p90 (ms)", lambda r: f"{r['sentence_latency']['p90_ms']:.3f}")
+    row(
+        f"synthetic ids, seq {first['sequence_length']}, p50 (ms)",
+        lambda r: f"{r['latency']['results'][0]['p50_ms']:.3f}" if r.get("latency") else "—",
+    )
     for name in first["parity"]["argmax_agreement"]:
         row(f"{name} agreement", lambda r, n=name: f"{r['parity']['argmax_agreement'][n]:.4f}")
     for name in first["accuracy"]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from tfcompress.export.length_buckets import DEFAULT_BUCKETS
 from tfcompress.run_directory import RunDirectory
 from tfcompress.training import finetune_config_from_dict, run_finetune
 
@@ -104,7 +105,10 @@ def run_demo(output_dir="runs/demo", quick=False, overwrite=False, announce=None
         run_distill, student_config, overwrite, may_reuse=teacher_reused
     )
     _say_if_reused(announce, student_reused, student)
-    announce("[3/3] student → float and int8 TFLite: export, parity check, latency (1 thread)")
+    announce(
+        "[3/3] student → float and int8 TFLite (and int8 strings-in with length buckets): "
+        "export, parity check, latency on the eval sentences (1 thread)"
+    )
     student["export"] = export_and_time(student_config.output_dir, quick)
     return teacher, student
 
@@ -117,17 +121,52 @@ def _say_if_reused(announce, reused, summary):
         )
 
 
-def export_and_time(run_dir, quick):
-    """{mode: export report + p50 latency} for the float and int8 TFLite exports of a run."""
-    from tfcompress.export.run_export import export_run
-    from tfcompress.latency.host_timing import measure_latency
+EXPORTS = {
+    "float": {"mode": "float"},
+    "int8": {"mode": "int8"},
+    "int8 text, buckets": {"mode": "int8", "strings_in": True, "buckets": DEFAULT_BUCKETS},
+}
 
+
+def export_and_time(run_dir, quick):
+    """{name: export report} for the run's float and int8 exports and its int8 strings-in
+    export with length buckets, each timed (1 thread) on the run's eval sentences
+    (`sentence_latency`: strings in, or the tokenizer's ids at the fixed length), the ids-in
+    ones on synthetic ids at that length too (`latency`). Timings go into the reports, so
+    `tfcompress report` shows them."""
+    from tfcompress.atomic_write import write_json_atomic
+    from tfcompress.export.run_export import export_run
+    from tfcompress.export.tflite_export import report_path
+    from tfcompress.latency.host_timing import measure_latency
+    from tfcompress.latency.sentence_timer import time_sentences
+
+    sentences = eval_sentence_feeds(run_dir)
     reports = {}
-    for mode in ("float", "int8"):
+    for name, options in EXPORTS.items():
         report = export_run(
-            run_dir, mode, representative_examples=128 if quick else 512, verify_examples=0
+            run_dir, representative_examples=128 if quick else 512, verify_examples=0, **options
         )
-        latency = measure_latency(report["tflite_path"], threads=(1,), runs=50 if quick else 200)
-        report["latency_p50_ms"] = latency["results"][0]["p50_ms"]
-        reports[mode] = report
+        path = report["tflite_path"]
+        if not options.get("strings_in"):
+            report["latency"] = measure_latency(path, threads=(1,), runs=50 if quick else 200)
+        kind = "strings" if options.get("strings_in") else "ids"
+        report["sentence_latency"] = time_sentences(path, sentences[kind], rounds=3)
+        write_json_atomic(report_path(path), report)
+        reports[name] = report
     return reports
+
+
+def eval_sentence_feeds(run_dir) -> dict:
+    """The run's eval sentences as strings-in feeds and as ids-in feeds (its tokenizer)."""
+    from tfcompress.export.run_export import task_texts
+    from tfcompress.export.text_model import split_texts
+    from tfcompress.latency.sentence_timer import text_feeds
+    from tfcompress.tasks import FinishedRun
+
+    runtime = FinishedRun.read(run_dir).task_runtime()
+    texts, pairs = split_texts(task_texts(runtime.eval), runtime.sentence_pairs)
+    ids = []
+    for i, text in enumerate(texts):
+        encoded = runtime.tokenizer([text], None if pairs is None else [pairs[i]])
+        ids.append({name: value.numpy() for name, value in encoded.items()})
+    return {"strings": text_feeds(texts, pairs), "ids": ids}
