@@ -6,13 +6,18 @@ One process, interleaved rounds (every model timed once per round, medians of ro
   floor        a stack of int8 FULLY_CONNECTED layers: the int8 GEMM throughput of this core,
                turned into the time the encoder's multiply-adds need at that rate
   ours         tfcompress classifier of the same dims: float, dynamic-range, int8 (float islands)
+  shape floor  ours int8's own FULLY_CONNECTED and BATCH_MATMUL ops, each shape cut out and
+               timed alone (tfcompress.export.op_profile), times their counts: what its
+               matmuls cost without the rest; with the op profile of the rest
   keras-hub    BertBackbone of the same dims, same static signature, stock converter:
                float, dynamic-range, full-integer int8
   onnxruntime  keras-hub model and ours via tf2onnx (Keras' ONNX export), dynamic int8 weights
                (quantize_dynamic, QInt8), --threads intra-op threads, sequential, all graph optimizations;
                only when the `bench` extra (onnxruntime, tf2onnx, onnx) is installed. The stock
                route, not hand-tuned: ORT fuses keras-hub's tanh GELU but neither model's
-               LayerNorm (tf2onnx writes its means as GlobalAveragePool) nor attention
+               LayerNorm (tf2onnx writes its means as GlobalAveragePool) nor attention;
+               plus the same after ORT's transformer optimizer (onnxruntime.transformers),
+               the fused route ORT's BERT docs give
 
     python benchmarks/latency_vs_peers.py --seq 128 32 --rounds 15 --out docs/latency_vs_peers.json
 """
@@ -129,6 +134,7 @@ class Timed:
         self.runner = self.interpreter.get_signature_runner()
         self.inputs = make_inputs(self.runner.get_input_details())
         self.size = len(content)
+        self.content = content
         self.round_medians = []
 
     def round(self, runs):
@@ -212,6 +218,20 @@ def quantize_onnx_dynamic(float_path, int8_path):
     quantize_dynamic(float_path, int8_path, weight_type=QuantType.QInt8)
 
 
+def transformer_optimized_int8(float_path, int8_path):
+    """ORT's BERT graph optimizer (fused attention, LayerNorm, GELU where it finds them), then
+    dynamic int8 weights: the route ORT's transformer docs give. Returns the fusion counts."""
+    from onnxruntime.transformers import optimizer
+
+    fused_float = int8_path.replace(".onnx", "_float.onnx")
+    model = optimizer.optimize_model(
+        float_path, model_type="bert", num_heads=DIMS["heads"], hidden_size=DIMS["hidden"]
+    )
+    model.save_model_to_file(fused_float)
+    quantize_onnx_dynamic(fused_float, int8_path)
+    return {k: v for k, v in model.get_fused_operator_statistics().items() if v}
+
+
 def ort_session(path, threads):
     import onnxruntime as ort
 
@@ -256,6 +276,12 @@ def onnx_candidates(seq, threads, with_keras_hub=True):
             int8_path = os.path.join(tmp, f"{name}_int8.onnx")
             export_onnx(model, seq, float_path)
             quantize_onnx_dynamic(float_path, int8_path)
+            fused_path = os.path.join(tmp, f"{name}_fused_int8.onnx")
+            fusions = transformer_optimized_int8(float_path, fused_path)
+            print(f"onnx {name}: transformer optimizer fused {fusions}")
+            timed[f"{name} onnxruntime transformer-optimized dynamic int8"] = TimedOrt(
+                fused_path, threads
+            )
             # Sessions hold the whole model, so the files may go once they are open.
             int8 = TimedOrt(int8_path, threads)
             float_diff = max_abs_diff(ort_session(float_path, threads), model, check)
@@ -282,6 +308,7 @@ def measure(seq, rounds, runs, threads, with_keras_hub=True):
             t.round(runs)
     throughput = floor_macs / timed.pop("int8 GEMM stack").median_ms / 1e6  # G MAC/s
     floor_ms = encoder_macs(seq) / throughput / 1e6
+    shape_floor = shape_matched(timed["ours int8"].content, threads)
     rows = {
         name: {"median_ms": t.median_ms, "size_mb": t.size / 2**20, "rounds": t.round_medians}
         for name, t in timed.items()
@@ -291,7 +318,21 @@ def measure(seq, rounds, runs, threads, with_keras_hub=True):
         "gemm_gmacs_per_s": throughput,
         "encoder_gmacs": encoder_macs(seq) / 1e9,
         "floor_ms": floor_ms,
+        "shape_floor": shape_floor,
         "models": rows,
+    }
+
+
+def shape_matched(content, threads):
+    """The int8 export's own matmuls timed one by one (`op_profile.shape_matched_floor`),
+    and the profile rows that make up the rest."""
+    from tfcompress.export.op_profile import profile_ops, shape_matched_floor, summarize_by_op
+
+    profile = profile_ops(content, num_threads=threads, runs=50)
+    return {
+        **shape_matched_floor(profile),
+        "profile_sum_ms": profile["total_ms"],
+        "profile": summarize_by_op(profile)[:10],
     }
 
 
@@ -311,6 +352,21 @@ def markdown(result):
             f"| {name} | {row['median_ms']:.2f} | {row['median_ms'] / floor:.2f} | {vs_hub} "
             f"| {row['size_mb']:.1f} |"
         )
+    shape = result["shape_floor"]
+    ours = result["models"]["ours int8"]["median_ms"]
+    lines += [
+        "",
+        f"Shape-matched floor of ours int8: {shape['floor_ms']:.3f} ms (its FULLY_CONNECTED "
+        f"{shape['fully_connected_ms']:.3f} + BATCH_MATMUL {shape['batch_matmul_ms']:.3f}, "
+        f"each shape timed alone) → ours int8 = {ours / shape['floor_ms']:.2f} × that floor",
+        "",
+        "| op (profile of ours int8) | dtype | count | ms | share |",
+        "|---|---|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r['op']} | {r['dtype']} | {r['count']} | {r['ms']:.3f} | {r['share']:.1%} |"
+        for r in shape["profile"]
+    ]
     return "\n".join(lines)
 
 

@@ -3,7 +3,8 @@
 For one finished run (its model, tokenizer and eval split), one process builds:
 
   ours MODE fixed S        strings-in export (`--modes`) at the recipe's sequence length S
-  ours MODE fixed 128      the same at 128 tokens (when S < 128 and the encoder has 128 positions)
+  ours MODE fixed 128      the same at 128 tokens (when S < 128; the position table grown to
+                           128 rows with zeros: identical outputs on sentences that fit S)
   ours MODE buckets        strings-in, length-bucketed (`--buckets` below S, then S)
   edge-quantizer RECIPE    ai-edge-quantizer's recipe applied to `ours float buckets`
   tokenizer only           the in-graph tokenizer alone at S (what strings-in adds)
@@ -38,7 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 import peer_exports  # noqa: E402
 
-from tfcompress.export.replayed_outputs import ReplayedOutputs  # noqa: E402
+from tfcompress.export.replayed_outputs import ID_OUTPUTS, ReplayedOutputs  # noqa: E402
+from tfcompress.export.verification import ParityError  # noqa: E402
 from tfcompress.latency.sentence_timer import SentenceTimer, text_feeds  # noqa: E402
 
 FIXED_PEER_LENGTH = 128
@@ -120,9 +122,9 @@ def build_rows(model, runtime, args):
     calibration = task_texts(runtime.train.subset(args.calibration_examples, seed=0))
     pair = isinstance(calibration[0], tuple)
     variants = {f"fixed {length}": (model, tokenizer, None)}
-    if length < FIXED_PEER_LENGTH <= model.encoder.config.max_length:
+    if length < FIXED_PEER_LENGTH:
         variants[f"fixed {FIXED_PEER_LENGTH}"] = (
-            at_length(model, FIXED_PEER_LENGTH),
+            at_length(with_position_rows(model, FIXED_PEER_LENGTH), FIXED_PEER_LENGTH),
             retokenizer(tokenizer, FIXED_PEER_LENGTH),
             None,
         )
@@ -187,6 +189,28 @@ def build_rows(model, runtime, args):
     return rows, {name: why for name, why in failures.items() if why}
 
 
+def with_position_rows(model, rows):
+    """The task model with a position table of at least `rows` rows (its own first, zeros
+    after), sharing every other weight: a run fine-tuned at 48 tokens keeps 48 positions,
+    and running it at 128 changes nothing on inputs that fit 48 (the rest is padding)."""
+    import dataclasses
+
+    from tfcompress.models import Encoder
+    from tfcompress.models.task_models import TaskModel
+
+    config = model.encoder.config
+    if config.max_length >= rows:
+        return model
+    encoder = Encoder(dataclasses.replace(config, max_length=rows), name=model.encoder.name)
+    longer = TaskModel(encoder, model.head, rows, name=model.name)
+    for mine, theirs in zip(encoder.weights, model.encoder.weights, strict=True):
+        value = np.asarray(theirs)
+        if mine.shape != value.shape:  # the position table
+            value = np.concatenate([value, np.zeros((rows - value.shape[0], value.shape[1]))])
+        mine.assign(value.astype(mine.dtype))
+    return longer
+
+
 def calibration_ids(runtime, texts):
     """The Python tokenizer's ids of calibration texts (or pairs), as one batch."""
     from tfcompress.export.text_model import split_texts
@@ -218,9 +242,17 @@ def evaluate(row, runtime, texts, pairs):
         return None
     if row.strings_in:
         outputs = run_text_model(row.timer.interpreter, texts, pairs)
-        if outputs["token_ids"].shape[1] != runtime.tokenizer.sequence_length:
-            return None  # another length than the labels: same model, metrics of fixed S
-        return runtime.evaluate(ReplayedOutputs(outputs))
+        length = runtime.tokenizer.sequence_length
+        # A longer model's outputs cut to the labels' length: the same as at that length
+        # when every text fits it (else the ids differ and there are no metrics).
+        cut = {
+            name: value[:, :length] if name in ID_OUTPUTS or value.ndim > 2 else value
+            for name, value in outputs.items()
+        }
+        try:
+            return runtime.evaluate(ReplayedOutputs(cut))
+        except ParityError:
+            return None
     return runtime.evaluate(TFLiteModelRunner(row.content))
 
 

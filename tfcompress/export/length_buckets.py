@@ -72,9 +72,15 @@ def cut_inputs(inputs, length: int):
     ]
 
 
+def _tested(lengths):
+    """The lengths the IF chain tests an input against: all but the longest (a single length
+    is tested too, always true, so that its encoder still runs in a branch subgraph)."""
+    return lengths[:-1] or lengths[:1]
+
+
 def routed_names(input_names, lengths) -> list[str]:
     """The front's outputs that the dispatch chain passes on, in order."""
-    return [FITS.format(length) for length in lengths[:-1]] + [
+    return [FITS.format(length) for length in _tested(lengths)] + [
         f"{name}_{length}" for length in lengths for name in input_names
     ]
 
@@ -84,7 +90,7 @@ def route(packed: dict, lengths) -> dict:
     import tensorflow as tf
 
     real_tokens = tf.reduce_sum(packed["padding_mask"])
-    routed = {FITS.format(length): real_tokens <= length for length in lengths[:-1]}
+    routed = {FITS.format(length): real_tokens <= length for length in _tested(lengths)}
     for length in lengths:
         for name, value in packed.items():
             routed[f"{name}_{length}"] = value[:, :length]
@@ -118,8 +124,6 @@ def compose_buckets(
     from ai_edge_litert.tools import flatbuffer_utils
 
     lengths = sorted(encoders)
-    if len(lengths) < 2:
-        raise ValueError("a bucketed model needs at least two lengths")
     model = flatbuffer_utils.convert_bytearray_to_object(front)
     main, signature = model.subgraphs[0], model.signatureDefs[0]
     front_outputs = {entry_name(entry): entry.tensorIndex for entry in signature.outputs}
