@@ -224,8 +224,14 @@ def transformer_optimized_int8(float_path, int8_path):
     from onnxruntime.transformers import optimizer
 
     fused_float = int8_path.replace(".onnx", "_float.onnx")
+    # opt_level=0: the optimizer's own fusion passes only; its opt_level>0 pre-pass imports
+    # torch, and the session applies ORT's graph optimizations at load anyway.
     model = optimizer.optimize_model(
-        float_path, model_type="bert", num_heads=DIMS["heads"], hidden_size=DIMS["hidden"]
+        float_path,
+        model_type="bert",
+        num_heads=DIMS["heads"],
+        hidden_size=DIMS["hidden"],
+        opt_level=0,
     )
     model.save_model_to_file(fused_float)
     quantize_onnx_dynamic(fused_float, int8_path)

@@ -1,7 +1,7 @@
 """Exports a Keras user would try before ours, built the way their documentation shows.
 
 Each builder returns .tflite bytes or raises; `attempt` turns a failure into a recorded
-outcome (the error's first line), since "this path does not convert" is a result too.
+outcome (the error's first line and reason), since "this path does not convert" is a result too.
 
 - `keras_litert`: Keras 3's own `model.export(path, format="litert")` of the float model.
 - `keras_quantized_litert`: Keras 3's `model.quantize("int8" | "int4")` on a copy of the model,
@@ -18,12 +18,18 @@ EDGE_QUANTIZER_RECIPES = ("dynamic_wi8_afp32", "dynamic_wi4_afp32", "static_wi8_
 
 
 def attempt(build):
-    """(bytes, None) if `build()` succeeds, else (None, the error's first line)."""
+    """(bytes, None) if `build()` succeeds, else (None, the error's first line and, for
+    converter errors, the reason after their last "error: ")."""
     try:
         return build(), None
     except Exception as error:  # a peer path failing is the measurement
-        first = (str(error).strip().splitlines() or [""])[0]
-        return None, f"{type(error).__name__}: {first[:300]}"
+        lines = str(error).strip().splitlines() or [""]
+        # Converter errors put the location first and the reason after the last "error: ".
+        reason = next((line for line in reversed(lines) if "error: " in line), "")
+        reason = reason[reason.rfind("error: ") :][:300] if reason else ""
+        return None, f"{type(error).__name__}: {lines[0][:300]}" + (
+            f" … {reason}" if reason else ""
+        )
 
 
 def keras_litert(model, input_signature) -> bytes:

@@ -1,7 +1,7 @@
 """Time a .tflite on this machine with the LiteRT interpreter (or tflite-runtime).
 
     python mobile_eval/host_runner.py MODEL.tflite [--threads 1 2 4] [--runs 100]
-        [--warmup 10] [--interpreter litert|tflite_runtime] [--output out.json]
+        [--warmup 10] [--interpreter litert|tflite_runtime] [--real-tokens N] [--output out.json]
 
 Prints a table and, with --output, writes the latency JSON (see mobile_eval/README.md)
 atomically. User errors print one line and exit 2.
@@ -35,6 +35,12 @@ def build_parser():
         help="tensorflow-text kernels: auto = only when the model needs them",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed for the synthetic inputs")
+    parser.add_argument(
+        "--real-tokens",
+        type=int,
+        help="synthetic ids with this many real tokens, the rest padding (a bucketed model "
+        "runs the shortest bucket that fits them); default: all real",
+    )
     parser.add_argument("--output", help="write the JSON report here")
     return parser
 
@@ -55,6 +61,7 @@ def run(args):
         interpreter=args.interpreter,
         seed=args.seed,
         custom_ops=CUSTOM_OPS[args.custom_ops],
+        real_tokens=args.real_tokens,
     )
     print_report(report)
     if args.output:

@@ -185,3 +185,23 @@ def test_keras_outputs_on_real_tokens_do_not_depend_on_the_length(intent_slot):
     np.testing.assert_allclose(
         np.asarray(full["slot_logits"])[:, :6], np.asarray(short["slot_logits"])[:, :6], atol=1e-5
     )
+
+
+def test_one_length_runs_the_encoder_behind_an_always_true_if(classifier, tokenizer):
+    """A one-length model (the strings-in overhead benchmark's "encoder in IF" layout)
+    computes what the joined one does."""
+    from tfcompress.export.length_buckets import convert_bucketed
+    from tfcompress.export.text_model import ID_OUTPUTS, build_tokenizer_module
+
+    content = convert_bucketed(
+        classifier,
+        "float",
+        (SEQ,),
+        front=build_tokenizer_module(tokenizer, False, 1, (SEQ,)),
+        front_custom_ops=True,
+        keep_outputs=ID_OUTPUTS,
+        renamed={"output_0": "logits"},
+    )
+    got = run_text_model(load_text_interpreter(content), VERIFY_TEXTS[:20])
+    want = classifier(ids(tokenizer, VERIFY_TEXTS[:20]))
+    np.testing.assert_allclose(got["logits"], want, atol=1e-4)

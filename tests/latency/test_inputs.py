@@ -1,10 +1,7 @@
 """Synthetic inputs by role, and the caller's own inputs checked against the model."""
 
 import numpy as np
-import pytest
 
-from tests.latency.helpers import VOCAB
-from tfcompress.latency.errors import LatencyError
 from tfcompress.latency.host_timing import measure_latency
 from tfcompress.latency.inputs import make_inputs
 
@@ -30,15 +27,30 @@ def test_make_inputs_by_role():
     assert inputs["text"].shape == (1,) and b"quick brown fox" in inputs["text"][0]
 
 
-def test_measure_latency_accepts_given_inputs(tiny_tflite):
-    inputs = {
-        "token_ids": np.full((2, 8), VOCAB - 1, np.int32),
-        "padding_mask": np.ones((2, 8), np.int32),
-    }
-    report = measure_latency(tiny_tflite, threads=(1,), runs=2, warmup=0, inputs=inputs)
-    assert {i["name"]: i["shape"] for i in report["inputs"]}["token_ids"] == [2, 8]
+def test_real_tokens_leave_the_rest_padding():
+    detail = {"shape": np.array([1, 16]), "shape_signature": np.array([1, 16]), "dtype": np.int32}
+    names = ("token_ids", "padding_mask", "segment_ids")
+    inputs = make_inputs(dict.fromkeys(names, detail), real_tokens=5)
+    assert inputs["padding_mask"][0].tolist() == [1] * 5 + [0] * 11
+    assert (inputs["token_ids"][0, :5] > 0).all() and (inputs["token_ids"][0, 5:] == 0).all()
+    assert (inputs["segment_ids"] == 0).all()
 
 
-def test_measure_latency_rejects_wrong_input_names(tiny_tflite):
-    with pytest.raises(LatencyError, match="token_ids"):
-        measure_latency(tiny_tflite, threads=(1,), runs=1, inputs={"input_ids": np.ones((1, 8))})
+def test_real_tokens_reach_the_bucket_that_fits_them(tmp_path):
+    """Synthetic inputs with 3 real tokens run a bucketed export's 4-token bucket (its
+    per-token output is 4 long); with every position real, the longest."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from tests.export.test_text_model import SEQ, tiny_config
+    from tfcompress.export.tflite_export import export_tflite
+    from tfcompress.models import Encoder, build_tagger
+
+    path = tmp_path / "buckets.tflite"
+    export_tflite(build_tagger(Encoder(tiny_config()), 3, SEQ), path, "float", buckets=(4,))
+    runner = Interpreter(model_path=str(path)).get_signature_runner()
+    for real_tokens, length in ((3, 4), (None, SEQ)):
+        inputs = make_inputs(runner.get_input_details(), real_tokens=real_tokens)
+        (output,) = runner(**inputs).values()
+        assert output.shape == (1, length, 3)
+    report = measure_latency(path, threads=(1,), runs=3, warmup=1, real_tokens=3)
+    assert report["real_tokens"] == 3

@@ -12,7 +12,7 @@ import tfcompress.layers
 from tfcompress.data import MaskingConfig, SegmentedCorpus
 from tfcompress.distill import Distiller, MaskedLMPretrainer
 from tfcompress.distill.quantization_distiller import QuantizationDistiller
-from tfcompress.layers import LayerNorm, Quantizer
+from tfcompress.layers import FakeQuantizer, LayerNorm
 from tfcompress.models import Encoder, EncoderConfig, MaskedLMModel, TaskModel
 from tfcompress.models.quantized_copy import QuantizationScheme
 from tfcompress.tasks import FinishedRun, TaskRuntime
@@ -38,7 +38,7 @@ DOCUMENTED_ONLY = [
 
 
 def _constructor_arguments(cls):
-    if cls is Quantizer:
+    if cls is FakeQuantizer:
         return []  # the identity takes none
     if cls is LayerNorm:
         return ["**kwargs"]  # LayerNormalization's own arguments, passed through

@@ -1,7 +1,7 @@
 import numpy as np
 import tensorflow as tf
 
-from tfcompress.layers import Quantizer, UniformQuantizer
+from tfcompress.layers import FakeQuantizer, Quantizer, UniformQuantizer
 
 
 def test_signed_narrow_range_grid_and_clipping():
@@ -28,8 +28,26 @@ def test_straight_through_gradient_inside_range_only():
 
 def test_identity_and_clone():
     x = tf.constant([0.123, 4.56])
-    assert Quantizer()(x, True, {}) is x
-    assert Quantizer().is_identity and not UniformQuantizer().is_identity
+    assert FakeQuantizer()(x, True, {}) is x
+    assert FakeQuantizer().is_identity and not UniformQuantizer().is_identity
     q = UniformQuantizer(4, 2.0, signed=False)
     c = q.clone()
     assert c is not q and c.get_config() == q.get_config()
+
+
+def test_the_old_name_still_loads_and_warns():
+    """`Quantizer` (the name before FakeQuantizer) deserializes from configs saved with it,
+    is the identity, and says it is deprecated."""
+    import keras
+    import pytest
+
+    with pytest.warns(DeprecationWarning, match="now FakeQuantizer"):
+        old = keras.saving.deserialize_keras_object(
+            {
+                "module": None,
+                "class_name": "Quantizer",
+                "config": {},
+                "registered_name": "tfcompress>Quantizer",
+            }
+        )
+    assert isinstance(old, FakeQuantizer) and isinstance(old, Quantizer) and old.is_identity

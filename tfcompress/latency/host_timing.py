@@ -77,7 +77,7 @@ def _check_model_file(model_path):
     return path
 
 
-def _probe(module, path, custom_ops, inputs, seed):
+def _probe(module, path, custom_ops, inputs, seed, real_tokens=None):
     """Open the model once to settle custom ops, the signature and the inputs.
 
     Returns (inputs, custom_ops_used, timed call, signature); the probe interpreter is freed
@@ -85,7 +85,7 @@ def _probe(module, path, custom_ops, inputs, seed):
     """
     interp, custom_ops = open_resolving_custom_ops(module, path, 1, custom_ops)
     session = InterpreterSession(interp)
-    feed = check_inputs(inputs, session) if inputs else default_inputs(session, seed)
+    feed = check_inputs(inputs, session) if inputs else default_inputs(session, seed, real_tokens)
     return feed, custom_ops, session.timed, session.signature
 
 
@@ -98,6 +98,7 @@ def measure_latency(
     inputs=None,
     seed=0,
     custom_ops=None,
+    real_tokens=None,
 ):
     """Time a .tflite on this host for each thread count; returns the latency JSON dict.
 
@@ -105,12 +106,13 @@ def measure_latency(
     construction), `warmup` untimed calls, then `runs` calls each timed with
     time.perf_counter. `inputs` (name -> array) defaults to make_inputs(). custom_ops:
     None loads tensorflow-text kernels only when the model has an unresolved custom op,
-    True always, False never.
+    True always, False never. `real_tokens`: synthetic ids with only that many real tokens
+    (the rest padding), e.g. to time one bucket of a length-bucketed model.
     """
     _check_counts(threads, runs, warmup)
     path = _check_model_file(model_path)
     module = interpreter_module(interpreter)
-    feed, custom_ops, timed, signature = _probe(module, path, custom_ops, inputs, seed)
+    feed, custom_ops, timed, signature = _probe(module, path, custom_ops, inputs, seed, real_tokens)
     started = utc_now()
 
     def open_session(n):
@@ -126,6 +128,7 @@ def measure_latency(
         "cpu_count": os.cpu_count(),
         "date": started,
         "signature": signature,
+        "real_tokens": real_tokens,
         "timed": timed,
         "custom_ops": custom_ops,
         "inputs": describe_inputs(feed),

@@ -36,12 +36,14 @@ def _role(name):
     return "ids"
 
 
-def make_inputs(input_details, seed=0, vocab_size=None):
+def make_inputs(input_details, seed=0, vocab_size=None, real_tokens=None):
     """Synthetic inputs a BERT-style model accepts.
 
     Token ids lie in [1, min(100, vocab_size)) so they are never out of vocabulary,
     padding masks are all ones, segment ids zeros, floats standard normal, and string
-    inputs (models with an in-graph tokenizer) a fixed English sentence.
+    inputs (models with an in-graph tokenizer) a fixed English sentence. `real_tokens`:
+    only the first that many positions are real (mask 1, ids set), the rest padding (0),
+    as a sentence of that length is fed; a length-bucketed model then runs its bucket.
 
     input_details: name -> dict with "shape", "shape_signature" and "dtype", as returned
     by a signature runner's get_input_details().
@@ -64,6 +66,8 @@ def make_inputs(input_details, seed=0, vocab_size=None):
         else:
             top = min(high, int(np.iinfo(dtype).max) + 1)
             inputs[name] = rng.integers(min(1, top - 1), top, shape).astype(dtype)
+        if real_tokens is not None and dtype.kind in "iu" and _role(name) != "segment":
+            inputs[name][..., real_tokens:] = 0
     return inputs
 
 
@@ -100,7 +104,7 @@ def _derives_from(tensor, source, producer, depth):
     return False
 
 
-def default_inputs(session, seed):
+def default_inputs(session, seed, real_tokens=None):
     """make_inputs() for a loaded InterpreterSession, with token ids kept below the smallest
     embedding table they index (a GATHER fails on an out-of-range id)."""
     token_names = [
@@ -110,7 +114,7 @@ def default_inputs(session, seed):
     ]
     rows = [_embedding_rows(session.interp, int(session.details[n]["index"])) for n in token_names]
     known = [r for r in rows if r]
-    return make_inputs(session.details, seed, min(known) if known else None)
+    return make_inputs(session.details, seed, min(known) if known else None, real_tokens)
 
 
 def check_inputs(inputs, session):

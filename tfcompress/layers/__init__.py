@@ -3,6 +3,7 @@
 from tfcompress.layers.activations import SUPPORTED_ACTIVATIONS, get_activation
 from tfcompress.layers.bert_embeddings import BertEmbeddings
 from tfcompress.layers.classification_head import ClassificationHead
+from tfcompress.layers.fake_quantizer import FakeQuantizer
 from tfcompress.layers.joint_intent_slot_head import JointIntentSlotHead
 from tfcompress.layers.layer_norm import LayerNorm
 from tfcompress.layers.lsq_quantizer import LsqQuantizer
@@ -24,6 +25,7 @@ __all__ = [
     "MaskedLMHead",
     "MultiHeadSelfAttention",
     "QuantizedDense",
+    "FakeQuantizer",
     "Quantizer",
     "TokenTaggingHead",
     "TransformerBlock",

@@ -6,7 +6,7 @@ import math
 import keras
 from keras import ops
 
-from tfcompress.layers.quantizer import Quantizer, grid_levels
+from tfcompress.layers.fake_quantizer import FakeQuantizer, grid_levels
 
 LSQ_KINDS = ("weight", "activation")
 
@@ -31,7 +31,7 @@ def recording_inputs():
 
 
 @keras.saving.register_keras_serializable(package="tfcompress")
-class LsqQuantizer(Quantizer):
+class LsqQuantizer(FakeQuantizer):
     """x̂ = round(clip(x / s, -Qn, Qp)) · s with a learned step s.
 
     Signed tensors use the narrow range Qn = Qp = 2^(bits-1) - 1 (TFLite's int8 weight

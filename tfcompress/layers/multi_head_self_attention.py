@@ -5,9 +5,9 @@ import math
 import keras
 from keras import ops
 
+from tfcompress.layers.fake_quantizer import clone_quantizer, serialize_quantizer
 from tfcompress.layers.initializers import fresh_initializer
 from tfcompress.layers.quantized_dense import QuantizedDense
-from tfcompress.layers.quantizer import clone_quantizer, serialize_quantizer
 
 
 @keras.saving.register_keras_serializable(package="tfcompress")

@@ -4,8 +4,8 @@ import keras
 from keras import ops
 
 from tfcompress.layers.activations import get_activation
+from tfcompress.layers.fake_quantizer import clone_quantizer, serialize_quantizer
 from tfcompress.layers.initializers import fresh_initializer
-from tfcompress.layers.quantizer import clone_quantizer, serialize_quantizer
 
 
 @keras.saving.register_keras_serializable(package="tfcompress")

@@ -1,93 +1,24 @@
-"""The quantizer protocol, with identity as the default behaviour."""
+"""`Quantizer`: the old name of `FakeQuantizer`, kept for one release."""
+
+import warnings
 
 import keras
 
+from tfcompress.layers.fake_quantizer import FakeQuantizer
+
 
 @keras.saving.register_keras_serializable(package="tfcompress")
-class Quantizer:
-    """Identity quantizer and base class of every tfcompress quantizer.
+class Quantizer(FakeQuantizer):
+    """Deprecated alias of `FakeQuantizer` (renamed so it cannot be taken for
+    `keras.quantizers.Quantizer`). Still registered under this name, so `.keras` files saved
+    before the rename load; new code subclasses `FakeQuantizer`."""
 
-    Follows TFMOT's split between state and numerics: `build` creates whatever
-    variables the quantizer needs *on the layer that owns the slot* (so they are
-    tracked, trained and saved with it) and returns them; `__call__` applies the
-    quantization given those variables. Subclasses override both plus
-    `get_config`. Layers take quantizers as templates and `clone()` one per slot,
-    so two slots never share state by accident (e.g. the learned steps of
-    `LsqQuantizer`).
-
-    The identity takes no arguments. A subclass takes its settings as
-    constructor arguments and returns them from `get_config` (`clone` and
-    saving rebuild it from that dict).
-
-    Example:
-
-    ```python
-    @keras.saving.register_keras_serializable(package="my_project")
-    class ClipQuantizer(Quantizer):
-        def __init__(self, limit=1.0):
-            self.limit = limit
-
-        def __call__(self, x, training, weights):
-            return keras.ops.clip(x, -self.limit, self.limit)
-
-        def get_config(self):
-            return {"limit": self.limit}
-
-
-    dense = QuantizedDense(16, input_quantizer=ClipQuantizer(2.0))
-    ```
-    """
-
-    def build(self, shape, name, layer):
-        """Creates this slot's variables on `layer`; returns them as a dict."""
-        return {}
-
-    def __call__(self, x, training, weights):
-        return x
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def clone(self):
-        return self.__class__.from_config(self.get_config())
-
-    def unsigned(self):
-        """A fresh quantizer for values known to be >= 0 (attention probabilities); a
-        subclass with an unsigned grid returns that, the default a plain clone."""
-        return self.clone()
-
-    @property
-    def is_identity(self):
-        return type(self) is Quantizer
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
-
-
-def grid_levels(bits, signed):
-    """(Qn, Qp) of a `bits`-wide grid: narrow symmetric 2^(bits-1) - 1 each way (TFLite's
-    int8 weight range) when signed, else [0, 2^bits - 1]."""
-    if signed:
-        q = 2 ** (bits - 1) - 1
-        return q, q
-    return 0, 2**bits - 1
-
-
-def clone_quantizer(template):
-    """A fresh quantizer for one slot: identity when no template is given."""
-    if template is None:
-        return Quantizer()
-    if isinstance(template, dict):
-        template = keras.saving.deserialize_keras_object(template)
-    if not isinstance(template, Quantizer):
-        raise TypeError(f"expected a tfcompress Quantizer, got {type(template).__name__}")
-    return template.clone()
-
-
-def serialize_quantizer(quantizer):
-    return None if quantizer is None else keras.saving.serialize_keras_object(quantizer)
+    def __init__(self, **kwargs):
+        if type(self) is Quantizer:
+            warnings.warn(
+                "tfcompress.layers.Quantizer is now FakeQuantizer; the old name goes in the "
+                "next release",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        super().__init__(**kwargs)

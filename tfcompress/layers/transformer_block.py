@@ -2,11 +2,11 @@
 
 import keras
 
+from tfcompress.layers.fake_quantizer import clone_quantizer, serialize_quantizer
 from tfcompress.layers.initializers import fresh_initializer
 from tfcompress.layers.layer_norm import LayerNorm
 from tfcompress.layers.multi_head_self_attention import MultiHeadSelfAttention
 from tfcompress.layers.quantized_dense import QuantizedDense
-from tfcompress.layers.quantizer import clone_quantizer, serialize_quantizer
 
 
 @keras.saving.register_keras_serializable(package="tfcompress")

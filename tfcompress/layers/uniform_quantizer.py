@@ -3,11 +3,11 @@
 import keras
 from keras import ops
 
-from tfcompress.layers.quantizer import Quantizer, grid_levels
+from tfcompress.layers.fake_quantizer import FakeQuantizer, grid_levels
 
 
 @keras.saving.register_keras_serializable(package="tfcompress")
-class UniformQuantizer(Quantizer):
+class UniformQuantizer(FakeQuantizer):
     """x̂ = round(clip(x / s, -Qn, Qp)) · s with a fixed clip value, s = clip / Qp.
 
     Signed values use the narrow range Qn = Qp = 2^(bits-1) - 1 (what TFLite's

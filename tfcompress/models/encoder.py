@@ -4,8 +4,8 @@ import keras
 from keras import ops
 
 from tfcompress.layers.bert_embeddings import BertEmbeddings
+from tfcompress.layers.fake_quantizer import clone_quantizer, serialize_quantizer
 from tfcompress.layers.quantized_dense import QuantizedDense
-from tfcompress.layers.quantizer import clone_quantizer, serialize_quantizer
 from tfcompress.layers.transformer_block import TransformerBlock
 from tfcompress.models.encoder_config import EncoderConfig
 
