@@ -10,7 +10,7 @@ from tfcompress.layers.lsq_quantizer import LsqQuantizer
 from tfcompress.layers.masked_lm_head import MaskedLMHead
 from tfcompress.layers.multi_head_self_attention import MultiHeadSelfAttention
 from tfcompress.layers.quantized_dense import QuantizedDense
-from tfcompress.layers.quantizer import Quantizer
+from tfcompress.layers.quantizer import Quantizer  # noqa: F401  deprecated name, still loads
 from tfcompress.layers.token_tagging_head import TokenTaggingHead
 from tfcompress.layers.transformer_block import TransformerBlock
 from tfcompress.layers.uniform_quantizer import UniformQuantizer
@@ -26,7 +26,6 @@ __all__ = [
     "MultiHeadSelfAttention",
     "QuantizedDense",
     "FakeQuantizer",
-    "Quantizer",
     "TokenTaggingHead",
     "TransformerBlock",
     "UniformQuantizer",
