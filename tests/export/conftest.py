@@ -62,3 +62,31 @@ def export_data():
     calibration = [make_batch(rng, 16)[0] for _ in range(4)]
     verification = [make_batch(rng, 32)[0] for _ in range(2)]
     return calibration, verification
+
+
+# The strings-in tests' models and tokenizer (tests/export/test_text_model.py's vocabulary),
+# shared by test_text_model.py and test_length_buckets.py.
+@pytest.fixture(scope="module")
+def tokenizer():
+    from tests.export.test_text_model import SEQ as TEXT_SEQ
+    from tests.export.test_text_model import VOCAB as TEXT_VOCAB
+    from tfcompress.data.wordpiece_tokenizer import WordPieceTokenizer
+
+    return WordPieceTokenizer(TEXT_VOCAB, sequence_length=TEXT_SEQ)
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    """Untrained: near-tied logits, for checks that need the function, not its margins."""
+    from tests.export.test_text_model import SEQ as TEXT_SEQ
+    from tests.export.test_text_model import tiny_config
+    from tfcompress.models import Encoder, build_classifier
+
+    return build_classifier(Encoder(tiny_config()), 3, sequence_length=TEXT_SEQ)
+
+
+@pytest.fixture(scope="module")
+def trained_classifier(tokenizer):
+    from tests.export.test_text_model import train_text_classifier
+
+    return train_text_classifier(tokenizer)

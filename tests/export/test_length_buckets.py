@@ -9,18 +9,15 @@ from tests.export.test_text_model import (
     PAIR_TEXTS,
     SEQ,
     VERIFY_TEXTS,
-    VOCAB,
     ids,
     tiny_config,
-    train_text_classifier,
 )
-from tfcompress.data.wordpiece_tokenizer import WordPieceTokenizer
 from tfcompress.errors import ConfigError
 from tfcompress.export.length_buckets import at_length, bucket_lengths
 from tfcompress.export.text_model import export_text_model, load_text_interpreter, run_text_model
 from tfcompress.export.tflite_export import export_tflite
 from tfcompress.export.tflite_model_runner import TFLiteModelRunner
-from tfcompress.models import Encoder, build_classifier, build_intent_slot_model
+from tfcompress.models import Encoder, build_intent_slot_model
 
 BUCKETS = (4, 8)  # with SEQ = 16: buckets 4, 8 and 16
 
@@ -47,21 +44,6 @@ def test_at_length_stops_at_the_position_table(classifier):
 
 
 @pytest.fixture(scope="module")
-def tokenizer():
-    return WordPieceTokenizer(VOCAB, sequence_length=SEQ)
-
-
-@pytest.fixture(scope="module")
-def classifier():
-    return build_classifier(Encoder(tiny_config()), 3, sequence_length=SEQ)
-
-
-@pytest.fixture(scope="module")
-def trained_classifier(tokenizer):
-    return train_text_classifier(tokenizer)
-
-
-@pytest.fixture(scope="module")
 def intent_slot():
     import keras
 
@@ -76,14 +58,19 @@ def inputs_of_length(rng, real_tokens, rows=3):
     return {"token_ids": token_ids * mask, "segment_ids": np.zeros_like(mask), "padding_mask": mask}
 
 
-@pytest.mark.parametrize("real_tokens", [2, 4, 5, 8, 9, 16])
-def test_each_input_runs_in_the_shortest_bucket_that_fits(intent_slot, tmp_path, real_tokens):
-    """Slot logits come back at the bucket's length, and match Keras run at that length on
-    real tokens; Keras at that length matches Keras at the full length (float noise)."""
-    path = tmp_path / "model.tflite"
+@pytest.fixture(scope="module")
+def float_buckets(intent_slot, tmp_path_factory):
+    path = tmp_path_factory.mktemp("buckets") / "model.tflite"
     report = export_tflite(intent_slot, path, "float", buckets=BUCKETS)
     assert report["buckets"] == [4, 8, 16]
-    interpreter_runner = TFLiteModelRunner(path.read_bytes())._runner
+    return path
+
+
+@pytest.mark.parametrize("real_tokens", [2, 4, 5, 8, 9, 16])
+def test_each_input_runs_in_the_shortest_bucket_that_fits(intent_slot, float_buckets, real_tokens):
+    """Slot logits come back at the bucket's length, and match Keras run at that length on
+    real tokens; Keras at that length matches Keras at the full length (float noise)."""
+    interpreter_runner = TFLiteModelRunner(float_buckets.read_bytes())._runner
     inputs = inputs_of_length(np.random.default_rng(real_tokens), real_tokens, rows=1)
     bucket = next(length for length in (4, 8, 16) if real_tokens <= length)
     got = interpreter_runner(**inputs)

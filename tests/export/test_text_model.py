@@ -87,22 +87,6 @@ def tiny_config(**overrides):
     return EncoderConfig(**{**values, **overrides})
 
 
-@pytest.fixture(scope="module")
-def tokenizer():
-    return WordPieceTokenizer(VOCAB, sequence_length=SEQ)
-
-
-@pytest.fixture(scope="module")
-def classifier():
-    """Untrained: near-tied logits, for checks that need the function, not its margins."""
-    return build_classifier(Encoder(tiny_config()), 3, sequence_length=SEQ)
-
-
-@pytest.fixture(scope="module")
-def trained_classifier(tokenizer):
-    return train_text_classifier(tokenizer)
-
-
 def train_text_classifier(tokenizer):
     """A classifier of `sentences` trained until its logits are decisive."""
     import keras

@@ -269,18 +269,10 @@ class _Pool:
     def buffer(self, buffer) -> int:
         if not _has_data(buffer):
             return 0  # buffer 0 is the empty one activations point to, in every model
-        key = _digest(buffer)
-        if key not in self._buffers:
-            self.model.buffers.append(buffer)
-            self._buffers[key] = len(self.model.buffers) - 1
-        return self._buffers[key]
+        return _intern(self._buffers, _digest(buffer), self.model.buffers, buffer)
 
     def opcode(self, code) -> int:
-        key = _opcode_key(code)
-        if key not in self._opcodes:
-            self.model.operatorCodes.append(code)
-            self._opcodes[key] = len(self.model.operatorCodes) - 1
-        return self._opcodes[key]
+        return _intern(self._opcodes, _opcode_key(code), self.model.operatorCodes, code)
 
     def builtin(self, builtin) -> int:
         from ai_edge_litert import schema_py_generated as schema
@@ -292,6 +284,14 @@ class _Pool:
         )
         code.version = 1
         return self.opcode(code)
+
+
+def _intern(index: dict, key, items: list, item) -> int:
+    """The position of `key`'s item in `items`, appending `item` the first time."""
+    if key not in index:
+        items.append(item)
+        index[key] = len(items) - 1
+    return index[key]
 
 
 def _has_data(buffer) -> bool:
