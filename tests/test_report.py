@@ -286,3 +286,29 @@ def test_cli_errors(tmp_path, capsys, make, extra, needles):
     for needle in needles:
         assert needle in err, err
     assert not (tmp_path / "o").exists()
+
+
+def test_an_export_named_beyond_its_mode_shows_its_name():
+    from tfcompress.reporting.report_row import ReportRow
+
+    def row(export, variant="int8"):
+        return ReportRow(
+            run="r",
+            run_path="r",
+            variant=variant,
+            export=export,
+            metric="m",
+            value=None,
+            measured_on="TFLite",
+            size_mb=1.0,
+            latency_ms=None,
+            latency_device=None,
+            parity=None,
+            argmax_agreement=None,
+            eval_examples=None,
+        )
+
+    assert row("int8_text_buckets").model_name == "int8_text_buckets"
+    assert row("int8").model_name == "int8"
+    assert row("model_int8").model_name == "int8"  # a --output name says nothing more
+    assert row(None, "keras").model_name == "keras"

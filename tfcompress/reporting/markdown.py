@@ -37,7 +37,7 @@ def table_cells(rows, threads):
     body = []
     for row in rows:
         score = MISSING if row.value is None else f"{row.value:.4f}"
-        cells = [row.run, row.variant]
+        cells = [row.run, row.model_name]
         cells += [score] if one_metric else [row.metric or MISSING, score]
         latency = MISSING if row.latency_ms is None else f"{row.latency_ms:.2f}"
         cells += [row.measured_on, f"{row.size_mb:.2f}", latency, _parity_cell(row)]

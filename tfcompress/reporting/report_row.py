@@ -22,5 +22,14 @@ class ReportRow:
     pareto_latency: bool = False
 
     @property
+    def model_name(self):
+        """The export's file name where it says more than its mode (`int8_text_buckets`)."""
+        return (
+            self.export
+            if self.export and self.export.startswith(f"{self.variant}_")
+            else self.variant
+        )
+
+    @property
     def label(self):
         return f"{self.run} {self.variant}"
