@@ -39,9 +39,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 import peer_exports  # noqa: E402
 
-from tfcompress.export.replayed_outputs import ID_OUTPUTS, ReplayedOutputs  # noqa: E402
+from tfcompress.export.replayed_outputs import ReplayedOutputs  # noqa: E402
+from tfcompress.export.text_model import ID_OUTPUTS  # noqa: E402
 from tfcompress.export.verification import ParityError  # noqa: E402
-from tfcompress.latency.sentence_timer import SentenceTimer, text_feeds  # noqa: E402
+from tfcompress.latency.sentence_timer import (  # noqa: E402
+    SentenceTimer,
+    id_feeds,
+    text_feeds,
+)
 
 FIXED_PEER_LENGTH = 128
 
@@ -221,16 +226,11 @@ def calibration_ids(runtime, texts):
 
 def feeds(row, runtime, texts, pairs, chosen):
     """One input dict per chosen sentence: strings, or the tokenizer's ids at the row's length."""
+    chosen_texts = [texts[i] for i in chosen]
+    chosen_pairs = None if pairs is None else [pairs[i] for i in chosen]
     if row.strings_in:
-        return text_feeds(
-            [texts[i] for i in chosen], None if pairs is None else [pairs[i] for i in chosen]
-        )
-    tokenizer = retokenizer(runtime.tokenizer, row.length)
-    feeds = []
-    for i in chosen:
-        ids = tokenizer([texts[i]], None if pairs is None else [pairs[i]])
-        feeds.append({name: np.asarray(value) for name, value in ids.items()})
-    return feeds
+        return text_feeds(chosen_texts, chosen_pairs)
+    return id_feeds(retokenizer(runtime.tokenizer, row.length), chosen_texts, chosen_pairs)
 
 
 def evaluate(row, runtime, texts, pairs):

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 from sentence_latency import calibration_ids, eval_texts, interleave, spread  # noqa: E402
 
-from tfcompress.latency.sentence_timer import SentenceTimer, text_feeds  # noqa: E402
+from tfcompress.latency.sentence_timer import SentenceTimer, id_feeds, text_feeds  # noqa: E402
 
 
 def main(argv=None):
@@ -52,13 +52,7 @@ def main(argv=None):
     pairs = None if pairs is None else [pairs[i] for i in chosen]
     models = build(run.load_model(), runtime, args.mode)
     strings = text_feeds(texts, pairs)
-    ids = [
-        {
-            k: v.numpy()
-            for k, v in runtime.tokenizer([t], None if pairs is None else [pairs[i]]).items()
-        }
-        for i, t in enumerate(texts)
-    ]
+    ids = id_feeds(runtime.tokenizer, texts, pairs)
     timers = {
         name: SentenceTimer(content, ids if name == "ids in" else strings)
         for name, content in models.items()

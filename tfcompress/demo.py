@@ -160,13 +160,12 @@ def eval_sentence_feeds(run_dir) -> dict:
     """The run's eval sentences as strings-in feeds and as ids-in feeds (its tokenizer)."""
     from tfcompress.export.run_export import task_texts
     from tfcompress.export.text_model import split_texts
-    from tfcompress.latency.sentence_timer import text_feeds
+    from tfcompress.latency.sentence_timer import id_feeds, text_feeds
     from tfcompress.tasks import FinishedRun
 
     runtime = FinishedRun.read(run_dir).task_runtime()
     texts, pairs = split_texts(task_texts(runtime.eval), runtime.sentence_pairs)
-    ids = []
-    for i, text in enumerate(texts):
-        encoded = runtime.tokenizer([text], None if pairs is None else [pairs[i]])
-        ids.append({name: value.numpy() for name, value in encoded.items()})
-    return {"strings": text_feeds(texts, pairs), "ids": ids}
+    return {
+        "strings": text_feeds(texts, pairs),
+        "ids": id_feeds(runtime.tokenizer, texts, pairs),
+    }

@@ -7,7 +7,7 @@ from tests.export.test_length_buckets import BUCKETS
 from tests.export.test_text_model import SEQ, VOCAB, tiny_config
 from tfcompress.data.wordpiece_tokenizer import WordPieceTokenizer
 from tfcompress.export.text_model import convert_text_model
-from tfcompress.latency.sentence_timer import SentenceTimer, text_feeds, time_sentences
+from tfcompress.latency.sentence_timer import SentenceTimer, id_feeds, text_feeds, time_sentences
 from tfcompress.models import Encoder, build_classifier
 
 TEXTS = ["the cat", "the cat sat on the mat playing", "", "dog " * 40]
@@ -44,3 +44,13 @@ def test_pair_feeds_name_both_inputs():
     feeds = text_feeds(["a", "b"], ["c", "d"])
     assert [sorted(feed) for feed in feeds] == [["text", "text_pair"]] * 2
     assert feeds[1]["text_pair"].tolist() == [b"d"]
+
+
+def test_id_feeds_are_the_tokenizers_batch_one_ids():
+    tokenizer = WordPieceTokenizer(VOCAB, sequence_length=SEQ)
+    feeds = id_feeds(tokenizer, ["the cat", "dog"], ["sat", "mat"])
+    want = tokenizer(["dog"], ["mat"])
+    assert sorted(feeds[1]) == sorted(want)
+    for name, value in want.items():
+        np.testing.assert_array_equal(feeds[1][name], value)
+        assert feeds[1][name].shape == (1, SEQ)

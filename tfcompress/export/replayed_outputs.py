@@ -2,9 +2,8 @@
 
 import numpy as np
 
+from tfcompress.export.text_model import ID_OUTPUTS
 from tfcompress.export.verification import ParityError
-
-ID_OUTPUTS = ("token_ids", "segment_ids")
 
 
 class ReplayedOutputs:

@@ -80,6 +80,16 @@ def text_feeds(texts, text_pairs=None) -> list[dict]:
     return feeds
 
 
+def id_feeds(tokenizer, texts, text_pairs=None) -> list[dict]:
+    """Ids-in feeds: `tokenizer`'s batch-1 ids ({token_ids, segment_ids, padding_mask}) per
+    sentence, as an app that tokenizes outside the model would pass them."""
+    feeds = []
+    for i, text in enumerate(texts):
+        encoded = tokenizer([text], None if text_pairs is None else [text_pairs[i]])
+        feeds.append({name: np.asarray(value) for name, value in encoded.items()})
+    return feeds
+
+
 def time_sentences(model, feeds, rounds=3, num_threads=1) -> dict:
     """`SentenceTimer(model, feeds).summary()` after `rounds` rounds."""
     timer = SentenceTimer(model, feeds, num_threads)
