@@ -253,12 +253,15 @@ def test_native_log_lines_are_recognized_and_ours_are_not():
         b"I0000 00:00:1796443356.864688   13926 port.cc:153] oneDNN custom operations are on.\n",
         b"E0000 00:00:1796438859.015389   18243 cuda_platform.cc:52] failed call to cuInit\n",
         b"To enable the following instructions: AVX2 AVX512F, in other operations, rebuild\n",
+        b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n",
+        b"fully_quantize: 0, inference_type: 6, input_inference_type: FLOAT32, output_infe\n",
     ]
     ours = [
         b"tfcompress check: error: config file x.yaml does not exist\n",
         b"warning: 1.6% of the train examples are longer than sequence_length 80\n",
         b'  File "/work/tfcompress/cli.py", line 385, in main\n',
         b"Epoch 1/2\n",
+        b"ERROR: Didn't find op for builtin opcode 'GELU' version '2'\n",
     ]
     assert all(is_native_log_line(line) for line in native)
     assert not any(is_native_log_line(line) for line in ours)

@@ -312,3 +312,38 @@ def test_an_export_named_beyond_its_mode_shows_its_name():
     assert row("int8").model_name == "int8"
     assert row("model_int8").model_name == "int8"  # a --output name says nothing more
     assert row(None, "keras").model_name == "keras"
+
+
+def _timed_export(run, name, tflite, latency=None, sidecar=None):
+    add_export(
+        run, name, "float", 0.01, accuracy={"accuracy": 0.8}, latency=latency, sidecar=sidecar
+    )
+    (run / "export" / f"{name}.tflite").write_bytes(tflite.read_bytes())
+
+
+def test_measure_times_only_the_exports_without_latency(tiny_tflite, tmp_path, capsys):
+    from tfcompress.latency.provenance import describe_device
+
+    run = make_run(tmp_path / "runs", "run", {"accuracy": 0.8}, 1.0)
+    _timed_export(run, "untimed", tiny_tflite)
+    _timed_export(run, "timed", tiny_tflite, latency=_latency({1: 7.0}))
+    # The harness timed this file at 4 threads on this host: the 1-thread result joins it.
+    here = {**_latency({4: 3.0}), "device": describe_device()}
+    here["model_size_bytes"] = tiny_tflite.stat().st_size
+    _timed_export(run, "harness", tiny_tflite, sidecar=here)
+    code, printed, err = _cli(capsys, "report", run, "--output-dir", tmp_path / "r", "--measure")
+    assert code == 0, err
+    assert printed.count("timed ") == 2 and "untimed.tflite" in printed
+    export = run / "export"
+    untimed = json.loads((export / "untimed.json").read_text())["latency"]
+    assert [r["threads"] for r in untimed["results"]] == [1]
+    assert untimed["results"][0]["p50_ms"] > 0
+    assert json.loads((export / "timed.json").read_text())["latency"] == _latency({1: 7.0})
+    sidecar = json.loads((export / "harness.latency.json").read_text())
+    assert [r["threads"] for r in sidecar["results"]] == [4, 1]
+    rows = {row["export"]: row for row in build_report([run], tmp_path / "r")["rows"]}
+    assert rows["untimed"]["latency_ms"] == untimed["results"][0]["p50_ms"]
+    assert rows["timed"]["latency_ms"] == 7.0
+    # Measured once: a second --measure has nothing left to time.
+    code, printed, _ = _cli(capsys, "report", run, "--output-dir", tmp_path / "r", "--measure")
+    assert code == 0 and "timed " not in printed

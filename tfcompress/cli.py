@@ -1,6 +1,7 @@
 """The `tfcompress` command: one entry point, one subcommand per stage."""
 
 import argparse
+import contextlib
 import os
 import sys
 import warnings
@@ -143,12 +144,14 @@ def cmd_demo(args):
     from tfcompress.demo import run_demo
 
     console = Console()
-    teacher, student = run_demo(
-        args.output_dir,
-        quick=args.quick,
-        overwrite=args.overwrite,
-        announce=lambda line: console.print(line, style="bold", highlight=False),
-    )
+    with _stage_progress(console) as on_stage:
+        teacher, student = run_demo(
+            args.output_dir,
+            quick=args.quick,
+            overwrite=args.overwrite,
+            announce=lambda line: console.print(line, style="bold", highlight=False),
+            on_stage=on_stage,
+        )
     table = Table(title="tfcompress demo: synthetic intent + slot task")
     table.add_column("")
     table.add_column("teacher", justify="right")
@@ -173,6 +176,19 @@ def cmd_demo(args):
         f"runs: {args.output_dir}/teacher and {args.output_dir}/student "
         "(config.yaml, metrics.json, model.keras, history.csv, export/)"
     )
+
+
+@contextlib.contextmanager
+def _stage_progress(console):
+    """An `on_stage(text)` that prints each stage as a line (kept in logs) and shows it
+    beside a spinner while it runs (on a terminal)."""
+    with console.status("", spinner="dots") as status:
+
+        def on_stage(text):
+            console.print(f"      {text}", style="dim", highlight=False)
+            status.update(f"{text} …")
+
+        yield on_stage
 
 
 def _export_table(reports):
@@ -203,33 +219,52 @@ def _export_table(reports):
 
 
 def cmd_report(args):
+    from rich.console import Console
+
     from tfcompress.reporting import build_report
     from tfcompress.reporting.console import print_report
 
-    result = build_report(args.run_dirs, args.output_dir, threads=args.threads, metric=args.metric)
+    console = Console()
+    with console.status("", spinner="dots") as status:
+        result = build_report(
+            args.run_dirs,
+            args.output_dir,
+            threads=args.threads,
+            metric=args.metric,
+            measure=args.measure,
+            on_measure=lambda path: status.update(f"timing {path} ({args.threads} thread(s)) …"),
+        )
+    for path in result["timed"]:
+        print(f"timed {path}: latency kept in its export JSON")  # unwrapped, like the paths below
     print_report(result, args.threads)
 
 
 def cmd_export(args):
+    from rich.console import Console
+
     from tfcompress.export.run_export import export_run
 
+    console = Console()
     for mode in args.mode:
         output = args.output if len(args.mode) == 1 else None
         float_ops = None if args.float_ops is None else [o for o in args.float_ops.split(",") if o]
-        report = export_run(
-            args.run_dir,
-            mode,
-            output=output,
-            representative_examples=args.calibration_examples,
-            verify_examples=args.verify_examples,
-            min_agreement=args.min_agreement,
-            max_abs_diff=args.max_abs_diff,
-            float_ops=float_ops,
-            equalize=not args.no_equalize,
-            range_quantile=args.range_quantile,
-            strings_in=args.strings_in,
-            buckets=_buckets(args.buckets),
-        )
+        with _stage_progress(console) as on_stage:
+            report = export_run(
+                args.run_dir,
+                mode,
+                output=output,
+                representative_examples=args.calibration_examples,
+                verify_examples=args.verify_examples,
+                min_agreement=args.min_agreement,
+                max_abs_diff=args.max_abs_diff,
+                float_ops=float_ops,
+                equalize=not args.no_equalize,
+                range_quantile=args.range_quantile,
+                strings_in=args.strings_in,
+                buckets=_buckets(args.buckets),
+                timing=not args.no_timing,
+                on_stage=on_stage,
+            )
         _print_export(report)
         if args.profile:
             _print_profile(report["tflite_path"], args.threads)
@@ -274,7 +309,32 @@ def _print_export(report):
         table.add_row(
             f"length {length} bucket", f"{numbers['examples']} examples, agreement {agreement:.4f}"
         )
+    for label, value in _latency_rows(report):
+        table.add_row(label, value)
+    for path in report.get("removed_stale", ()):
+        table.add_row("removed (measured the replaced file)", path)
     Console().print(table)
+
+
+def _latency_rows(report):
+    """p50 / p90 of an export's timings, as `export_run(timing=True)` recorded them."""
+    rows = []
+    if report.get("latency"):
+        result = report["latency"]["results"][0]
+        strings_in = "text" in report.get("inputs", ())
+        inputs = "a sample sentence" if strings_in else "synthetic ids, full length"
+        rows.append(
+            (f"p50 / p90 (ms), {inputs}", f"{result['p50_ms']:.3f} / {result['p90_ms']:.3f}")
+        )
+    if report.get("sentence_latency"):
+        timed = report["sentence_latency"]
+        rows.append(
+            (
+                f"p50 / p90 (ms), {timed['sentences']} eval sentences",
+                f"{timed['p50_ms']:.3f} / {timed['p90_ms']:.3f}",
+            )
+        )
+    return rows
 
 
 def _print_profile(path, threads):
@@ -387,6 +447,11 @@ def build_parser():
     report.add_argument("--output-dir", default="reports", help="where report.md/.png go")
     report.add_argument("--threads", type=int, default=1, help="latency at this thread count")
     report.add_argument("--metric", help="score to plot (default: accuracy, else intent_accuracy)")
+    report.add_argument(
+        "--measure",
+        action="store_true",
+        help="time exports that have no latency at --threads on this host first (kept in their JSON)",
+    )
     report.set_defaults(func=cmd_report)
 
     export = _command(sub, "export", help="convert a run's model to TFLite and verify it")
@@ -430,6 +495,11 @@ def build_parser():
         metavar="LENGTH",
         help="also hold these shorter sequence lengths (none given: 16 32 64); each input runs "
         "at the shortest that fits: MODE[_text]_buckets.tflite",
+    )
+    export.add_argument(
+        "--no-timing",
+        action="store_true",
+        help="skip timing the export on this host (p50/p90, 1 thread, a few seconds)",
     )
     export.add_argument("--profile", action="store_true", help="per-op latency profile")
     export.add_argument("--threads", type=int, default=1, help="threads for --profile")

@@ -77,9 +77,10 @@ def _run_stage(run_fn, config, overwrite, may_reuse):
     return run_fn(config, overwrite=overwrite or run.is_finished), False
 
 
-def run_demo(output_dir="runs/demo", quick=False, overwrite=False, announce=None):
+def run_demo(output_dir="runs/demo", quick=False, overwrite=False, announce=None, on_stage=None):
     """Returns (teacher summary, student summary); the student's has an `export` section.
-    `announce(line)` hears each stage as it starts and whether a finished run was reused."""
+    `announce(line)` hears each stage as it starts and whether a finished run was reused;
+    `on_stage(text)` each step of the exports (see `export_run`)."""
     announce = announce or (lambda line: None)
     from tfcompress.distill.distill_run_config import distill_config_from_dict
     from tfcompress.distill.run_distill import run_distill
@@ -109,7 +110,7 @@ def run_demo(output_dir="runs/demo", quick=False, overwrite=False, announce=None
         "[3/3] student → float and int8 TFLite (and int8 strings-in with length buckets): "
         "export, parity check, latency on the eval sentences (1 thread)"
     )
-    student["export"] = export_and_time(student_config.output_dir, quick)
+    student["export"] = export_and_time(student_config.output_dir, quick, on_stage)
     return teacher, student
 
 
@@ -128,44 +129,21 @@ EXPORTS = {
 }
 
 
-def export_and_time(run_dir, quick):
+def export_and_time(run_dir, quick, on_stage=None):
     """{name: export report} for the run's float and int8 exports and its int8 strings-in
     export with length buckets, each timed (1 thread) on the run's eval sentences
-    (`sentence_latency`: strings in, or the tokenizer's ids at the fixed length), the ids-in
-    ones on synthetic ids at that length too (`latency`). Timings go into the reports, so
-    `tfcompress report` shows them."""
-    from tfcompress.atomic_write import write_json_atomic
+    (`sentence_latency`) and on synthetic ids or a sample sentence (`latency`); the
+    timings are in the reports, so `tfcompress report` shows them."""
     from tfcompress.export.run_export import export_run
-    from tfcompress.export.tflite_export import report_path
-    from tfcompress.latency.host_timing import measure_latency
-    from tfcompress.latency.sentence_timer import time_sentences
 
-    sentences = eval_sentence_feeds(run_dir)
-    reports = {}
-    for name, options in EXPORTS.items():
-        report = export_run(
-            run_dir, representative_examples=128 if quick else 512, verify_examples=0, **options
-        )
-        path = report["tflite_path"]
-        if not options.get("strings_in"):
-            report["latency"] = measure_latency(path, threads=(1,), runs=50 if quick else 200)
-        kind = "strings" if options.get("strings_in") else "ids"
-        report["sentence_latency"] = time_sentences(path, sentences[kind], rounds=3)
-        write_json_atomic(report_path(path), report)
-        reports[name] = report
-    return reports
-
-
-def eval_sentence_feeds(run_dir) -> dict:
-    """The run's eval sentences as strings-in feeds and as ids-in feeds (its tokenizer)."""
-    from tfcompress.export.run_export import task_texts
-    from tfcompress.export.text_model import split_texts
-    from tfcompress.latency.sentence_timer import id_feeds, text_feeds
-    from tfcompress.tasks import FinishedRun
-
-    runtime = FinishedRun.read(run_dir).task_runtime()
-    texts, pairs = split_texts(task_texts(runtime.eval), runtime.sentence_pairs)
     return {
-        "strings": text_feeds(texts, pairs),
-        "ids": id_feeds(runtime.tokenizer, texts, pairs),
+        name: export_run(
+            run_dir,
+            representative_examples=128 if quick else 512,
+            verify_examples=0,
+            timing=True,
+            on_stage=on_stage,
+            **options,
+        )
+        for name, options in EXPORTS.items()
     }

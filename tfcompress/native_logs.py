@@ -14,7 +14,9 @@ import threading
 _NATIVE_LINE = re.compile(
     rb"^(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w./-]+:\d+\] "
     rb"|WARNING: All log messages before absl::InitializeLog\(\) is called"
-    rb"|To enable the following instructions: )"
+    rb"|To enable the following instructions: "
+    # LiteRT's INFO lines (XNNPACK delegate created) and the MLIR quantizer's settings dump.
+    rb"|INFO: Created TensorFlow Lite |fully_quantize: \d+, inference_type: )"
 )
 
 

@@ -42,6 +42,31 @@ def test_cli_int8_export_writes_model_and_report(int8_cli_export):
     assert report["accuracy_examples"] == report["parity"]["examples"] > 0
     # --output keeps the run directory untouched (no RUN_DIR/export/).
     assert before == after
+    # Timed by default (1 thread): synthetic ids at the full length, and the eval sentences.
+    latency = report["latency"]
+    assert latency["model_size_bytes"] == report["size_bytes"]
+    assert [r["threads"] for r in latency["results"]] == [1]
+    assert 0 < latency["results"][0]["p50_ms"] <= latency["results"][0]["p90_ms"]
+    sentences = report["sentence_latency"]
+    assert sentences["sentences"] == min(report["accuracy_examples"], 200)
+    assert 0 < sentences["p50_ms"] <= sentences["p90_ms"]
+
+
+def test_reexport_removes_results_about_the_file_it_replaces(
+    finished_classification_run, tmp_path, capsys
+):
+    run_dir, _, _ = finished_classification_run
+    output = tmp_path / "int8.tflite"
+    stale = [output.with_suffix(".latency.json"), output.with_suffix(".profile.md")]
+    for path in [output, *stale]:
+        path.write_text("measured an earlier int8.tflite")
+    argv = ["export", str(run_dir), "--output", str(output), "--no-timing", *SMALL]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert not any(path.exists() for path in stale)
+    report = json.loads(output.with_suffix(".json").read_text())
+    assert report["removed_stale"] == [str(path) for path in stale]
+    assert "latency" not in report and "sentence_latency" not in report
+    assert "removed (measured the replaced file)" in capsys.readouterr().out
 
 
 def test_cli_profile_writes_a_markdown_table(int8_cli_export):

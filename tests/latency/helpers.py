@@ -5,6 +5,7 @@ import importlib.util
 import json
 from pathlib import Path
 
+from tests.conftest import TINY_TFLITE_VOCAB
 from tfcompress.latency.android_log import parse_benchmark_model_output
 
 REPO = Path(__file__).resolve().parents[2]
@@ -22,7 +23,7 @@ RESULT_KEYS = {
     "peak_rss_mb",
     "rss_delta_mb",
 }
-VOCAB = 50  # below the default id range (< 100): the harness must read it from the model
+VOCAB = TINY_TFLITE_VOCAB
 
 
 def load_script(relative):

@@ -4,6 +4,8 @@ Kept free of TensorFlow imports so the CLI can list the modes without loading Te
 """
 
 EXPORT_MODES = ("float", "float16", "dynamic", "int8", "int16x8", "qat")
+# The modes whose activation ranges come from representative (calibration) data.
+CALIBRATED_MODES = ("int8", "int16x8", "qat")
 
 # int8 activation ranges ignore the 1% most extreme calibration examples (calibration.py).
 DEFAULT_RANGE_QUANTILE = 0.99

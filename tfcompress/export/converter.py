@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from tfcompress.errors import ConfigError
 from tfcompress.export import (
+    CALIBRATED_MODES,
     DEFAULT_RANGE_QUANTILE,
     EXPORT_MODES,
     calibration,
@@ -120,7 +121,7 @@ def convert(
         check_range_quantile(range_quantile)
     except ValueError as error:
         raise ConfigError(str(error)) from None
-    needs_data = mode in ("int8", "int16x8", "qat")
+    needs_data = mode in CALIBRATED_MODES
     if needs_data and representative_inputs is None:
         raise ConfigError(f"mode {mode!r} needs representative data (a few dozen examples)")
     if custom_ops and needs_data:

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from tfcompress.atomic_write import write_json_atomic
-from tfcompress.export import DEFAULT_RANGE_QUANTILE
+from tfcompress.export import CALIBRATED_MODES, DEFAULT_RANGE_QUANTILE
 from tfcompress.export.replayed_outputs import ReplayedOutputs
 from tfcompress.export.text_model import (
     export_text_model,
@@ -33,6 +33,8 @@ def export_run(
     range_quantile=DEFAULT_RANGE_QUANTILE,
     strings_in=False,
     buckets=None,
+    timing=False,
+    on_stage=None,
 ) -> dict:
     """Export `RUN_DIR/model.keras` to `RUN_DIR/export/<mode>.tflite` (+ `.json` report).
 
@@ -43,7 +45,11 @@ def export_run(
     verified on the same examples as texts (parity covers per-token outputs on real tokens).
     `buckets`: shorter sequence lengths the export holds beside the run's, each input run at
     the shortest that fits (`<mode>[_text]_buckets.tflite`; see `export.length_buckets`).
+    `timing`: time the written model on this host (1 thread; see `time_export`) into the
+    report. `on_stage(text)` hears each stage as it starts (for a progress display).
+    Results beside `output` that measured the file it replaces are removed (`write_export`).
     """
+    on_stage = on_stage or (lambda text: None)
     run = FinishedRun.read(run_dir)
     name = mode + ("_text" if strings_in else "") + ("_buckets" if buckets else "")
     output = Path(output) if output else run.directory / "export" / f"{name}.tflite"
@@ -63,6 +69,8 @@ def export_run(
         buckets=buckets,
         extra_report={"run_dir": str(run.directory), "task": runtime.task},
     )
+    calibrate = f"calibrate on {len(calibration)} examples, " if mode in CALIBRATED_MODES else ""
+    on_stage(f"{name}: convert, {calibrate}check parity")
     if strings_in:
         report = export_text_model(
             model,
@@ -74,6 +82,7 @@ def export_run(
             verify_texts=task_texts(verification.eval),
             **options,
         )
+        on_stage(f"{name}: task metrics on {len(verification.eval)} eval examples")
         report["accuracy"] = text_model_metrics(output.read_bytes(), verification)
     else:
         report = export_tflite(
@@ -85,6 +94,7 @@ def export_run(
             verify_inputs=runtime.inputs(verification.eval),
             **options,
         )
+        on_stage(f"{name}: task metrics on {len(verification.eval)} eval examples")
         report["accuracy"] = verification.evaluate(TFLiteModelRunner(output.read_bytes()))
     report["keras_accuracy"] = verification.evaluate(model)
     report["accuracy_examples"] = len(verification.eval)
@@ -95,8 +105,45 @@ def export_run(
         # Below 8 bits the .tflite holds the low-bit grid in int8: the size it would take
         # packed at the trained bit widths, for comparison.
         report["packed_size_bytes"] = packed_size_bytes(model)
+    if timing:
+        on_stage(f"{name}: latency on this host (1 thread)")
+        report.update(time_export(output, runtime, strings_in))
     write_json_atomic(report_path(output), report)
     return report
+
+
+TIMING_RUNS = 100
+TIMING_SENTENCES = 200
+
+
+def time_export(tflite_path, runtime, strings_in, runs=TIMING_RUNS, sentences=TIMING_SENTENCES):
+    """{"latency", "sentence_latency"} of a written export, 1 thread, a few seconds: `latency`
+    as `tfcompress.latency.measure_latency` reports it (synthetic ids at the full length, or a
+    sample sentence), `sentence_latency` over up to `sentences` of the run's eval sentences
+    (strings in, or its tokenizer's ids), p50/p90/p99 per sentence."""
+    from tfcompress.latency.host_timing import measure_latency
+    from tfcompress.latency.sentence_timer import time_sentences
+
+    sample = runtime.eval.subset(sentences, seed=runtime.seed)
+    feeds = eval_sentence_feeds(runtime, sample)["strings" if strings_in else "ids"]
+    return {
+        "latency": measure_latency(tflite_path, threads=(1,), runs=runs),
+        "sentence_latency": time_sentences(tflite_path, feeds, rounds=3),
+    }
+
+
+def eval_sentence_feeds(runtime, data=None) -> dict:
+    """`data`'s (default: the eval split's) sentences as strings-in feeds and as ids-in feeds
+    (the run's tokenizer)."""
+    from tfcompress.latency.sentence_timer import id_feeds, text_feeds
+
+    texts, pairs = split_texts(
+        task_texts(runtime.eval if data is None else data), runtime.sentence_pairs
+    )
+    return {
+        "strings": text_feeds(texts, pairs),
+        "ids": id_feeds(runtime.tokenizer, texts, pairs),
+    }
 
 
 def text_model_metrics(content: bytes, runtime) -> dict:

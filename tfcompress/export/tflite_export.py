@@ -100,11 +100,28 @@ def export_report(content, mode, output_path, *, calibration=None, extra_report=
 
 def write_export(output_path, content, report, failure=None):
     """Write the .tflite and its report atomically, then raise `failure` (a failed parity
-    check) if any: the files stay for inspection."""
+    check) if any: the files stay for inspection. Results other tools wrote about the file
+    it replaces are removed and listed in the report's `removed_stale`."""
     write_bytes_atomic(output_path, content)
+    report["removed_stale"] = remove_stale_results(output_path)
     write_json_atomic(report_path(output_path), report)
     if failure is not None:
         raise failure
+
+
+# Written beside an export by the latency harness and `export --profile`, about that file.
+STALE_SUFFIXES = (".latency.json", ".profile.md")
+
+
+def remove_stale_results(tflite_path) -> list[str]:
+    """Deletes the results beside `tflite_path` that measured an earlier file there."""
+    removed = []
+    for suffix in STALE_SUFFIXES:
+        path = Path(tflite_path).with_suffix(suffix)
+        if path.is_file():
+            path.unlink()
+            removed.append(str(path))
+    return removed
 
 
 def report_path(tflite_path) -> Path:

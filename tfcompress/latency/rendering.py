@@ -10,11 +10,11 @@ def report_table(report):
     from rich.table import Table
 
     size = report.get("model_size_bytes")
-    size_text = f" ({size / 1e6:.2f} MB)" if size else ""
+    size_text = f" ({size / 2**20:.2f} MB)" if size else ""
     title = (
         f"{report.get('model')}{size_text}\n{report.get('interpreter')} on {report.get('device')}"
     )
-    table = Table(title=title, caption="times in ms; memory in MB")
+    table = Table(title=title, caption="times in ms; sizes and memory in MB = 2^20 bytes")
     for name in ("threads", "runs", "warmup", "mean", "min", "p50", "p90", "p99", "peak", "ΔRSS"):
         table.add_column(name, justify="right", no_wrap=True)
     for r in report["results"]:
