@@ -19,7 +19,8 @@ def _require_files(directory):
     if not directory.is_dir():
         raise CheckpointError(
             f"checkpoint directory {directory} does not exist; pass a Hugging Face BERT "
-            f"directory holding {', '.join(CHECKPOINT_FILES)}"
+            f"directory holding {', '.join(CHECKPOINT_FILES)}, or a keras-hub BertBackbone "
+            "preset directory (save_to_preset)"
         )
     for name in CHECKPOINT_FILES:
         if not (directory / name).is_file():

@@ -25,6 +25,11 @@ from tfcompress.data import (
 from tfcompress.errors import CheckpointError
 from tfcompress.models import build_classifier, build_intent_slot_model, build_tagger
 from tfcompress.models.hf_checkpoint import checkpoint_lower_case, read_hf_config
+from tfcompress.models.keras_hub_bert import (
+    is_keras_hub_preset,
+    keras_hub_preset_vocabulary,
+    read_keras_hub_config,
+)
 from tfcompress.tasks.pretrained_run import PretrainedRun, is_pretrain_run
 from tfcompress.tasks.unseen_labels import check_unseen_labels
 
@@ -225,6 +230,20 @@ def hf_checkpoint_tokenizer(checkpoint, sequence_length, lower_case=True):
     )
 
 
+def keras_hub_preset_tokenizer(preset, sequence_length):
+    """The tokenizer of a keras-hub BertBackbone preset (its BertTokenizer's vocabulary and
+    lower-casing), checked against the backbone's word table."""
+    config = read_keras_hub_config(preset, sequence_length)
+    path, lower_case = keras_hub_preset_vocabulary(preset)
+    size = len(read_vocabulary(path))
+    if size != config.vocab_size:
+        raise CheckpointError(
+            f"{path} has {size} tokens but the backbone's vocabulary_size is "
+            f"{config.vocab_size}; save the tokenizer that came with the backbone"
+        )
+    return WordPieceTokenizer.from_vocab_file(path, sequence_length, lower_case)
+
+
 def _tokenizer(model_config, train):
     """From the checkpoint's vocab.txt (a Hugging Face folder or a pretrain run), a given
     vocab.txt, or a vocabulary learned from `train`."""
@@ -235,6 +254,8 @@ def _tokenizer(model_config, train):
     if model_config.checkpoint and is_pretrain_run(model_config.checkpoint):
         run = PretrainedRun.read(model_config.checkpoint, role="model.checkpoint")
         return run.tokenizer(model_config.sequence_length)
+    if model_config.checkpoint and is_keras_hub_preset(model_config.checkpoint):
+        return keras_hub_preset_tokenizer(model_config.checkpoint, model_config.sequence_length)
     if model_config.checkpoint:
         return hf_checkpoint_tokenizer(
             model_config.checkpoint, model_config.sequence_length, model_config.lower_case

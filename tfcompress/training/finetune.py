@@ -6,6 +6,7 @@ import json
 import keras
 
 from tfcompress.models import Encoder, EncoderConfig, load_hf_encoder
+from tfcompress.models.keras_hub_bert import is_keras_hub_preset, load_keras_hub_encoder
 from tfcompress.run_directory import RunDirectory
 from tfcompress.run_plan import RunPlan, model_rows, task_plan
 from tfcompress.tasks import TaskRuntime
@@ -23,6 +24,12 @@ def build_encoder(model_config, vocab_size):
     if model_config.checkpoint and is_pretrain_run(model_config.checkpoint):
         run = PretrainedRun.read(model_config.checkpoint, role="model.checkpoint")
         return run.load_encoder(pooling=model_config.pooling)
+    if model_config.checkpoint and is_keras_hub_preset(model_config.checkpoint):
+        return load_keras_hub_encoder(
+            model_config.checkpoint,
+            max_length=model_config.sequence_length,
+            pooling=model_config.pooling,
+        )
     if model_config.checkpoint:
         return load_hf_encoder(
             model_config.checkpoint,
