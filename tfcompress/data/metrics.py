@@ -27,6 +27,7 @@ def slot_f1(true_tags: Sequence[Sequence[str]], pred_tags: Sequence[Sequence[str
 
 
 _CLASSIFICATION_METRICS = {"accuracy": accuracy, "f1": f1, "mcc": matthews_corrcoef}
+CLASSIFICATION_METRIC_NAMES = tuple(_CLASSIFICATION_METRICS)
 
 
 def classification_metrics(task_metric_names: Sequence[str], y_true, y_pred) -> dict[str, float]:

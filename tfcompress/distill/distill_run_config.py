@@ -8,7 +8,7 @@ from tfcompress.distill.distillation_config import DistillationConfig
 from tfcompress.distill.ptp import PTP_LABEL_NAMES
 from tfcompress.errors import ConfigError
 from tfcompress.models.task_models import TASK_TYPES
-from tfcompress.tasks.data_config import DataConfig, check_task_matches_data
+from tfcompress.tasks.data_config import DataConfig, check_task_matches_data, resolve_data_paths
 from tfcompress.training.finetune_config import TrainingConfig
 
 STUDENT_INITS = ("teacher", "scratch")
@@ -141,8 +141,7 @@ def distill_config_from_dict(values, base_dir=None):
         config.output_dir = resolve_path(config.output_dir, base_dir)
         config.teacher = resolve_path(config.teacher, base_dir)
         config.student.checkpoint = resolve_path(config.student.checkpoint, base_dir)
-        config.data.train = resolve_path(config.data.train, base_dir)
-        config.data.eval = resolve_path(config.data.eval, base_dir)
+        resolve_data_paths(config.data, base_dir)
     return config
 
 

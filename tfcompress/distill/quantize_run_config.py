@@ -121,6 +121,9 @@ def quantize_config_from_dict(values, base_dir=None):
         for key in ("train", "eval"):
             if (config.data or {}).get(key):
                 config.data[key] = resolve_path(config.data[key], base_dir)
+        tfds = (config.data or {}).get("tfds") or {}
+        if tfds.get("data_dir"):
+            tfds["data_dir"] = resolve_path(tfds["data_dir"], base_dir)
     return config
 
 

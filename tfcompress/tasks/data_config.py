@@ -2,17 +2,20 @@
 
 import dataclasses
 
+from tfcompress.config_loading import resolve_path
 from tfcompress.data.glue import GLUE_TASKS
+from tfcompress.data.tfds_source import TfdsSource
 from tfcompress.errors import ConfigError
 from tfcompress.tasks.unseen_labels import UNSEEN_LABEL_POLICIES
 
-DATA_FORMATS = ("glue", "intent_slot", "synthetic")
+DATA_FORMATS = ("glue", "intent_slot", "synthetic", "tfds")
 
 
 @dataclasses.dataclass
 class DataConfig:
     """Where examples come from. `glue`: TSV files; `intent_slot`: SNIPS/ATIS dirs
-    (seq.in, seq.out, label); `synthetic`: our generator (no files needed).
+    (seq.in, seq.out, label); `synthetic`: our generator (no files needed); `tfds`: a
+    TensorFlow Datasets dataset, described by the `tfds:` mapping (`TfdsSource`).
 
     `unseen_labels` decides what happens to eval examples whose labels the model has no
     output for (see `tfcompress.tasks.unseen_labels`): "error" or "count_as_wrong"."""
@@ -27,13 +30,20 @@ class DataConfig:
     synthetic_train_examples: int = 2000
     synthetic_eval_examples: int = 400
     unseen_labels: str = "error"
+    # Typed as the dataclass itself (None when absent) so recipes nest it as a mapping.
+    tfds: TfdsSource = None
 
     def __post_init__(self):
         if self.format not in DATA_FORMATS:
             raise ConfigError(
                 f"format: {self.format!r} unknown; use one of {', '.join(DATA_FORMATS)}"
             )
-        if self.format != "synthetic":
+        if self.format == "tfds":
+            if self.tfds is None:
+                raise ConfigError("tfds: required for format 'tfds' (name, splits, features)")
+            if self.train or self.eval:
+                raise ConfigError("train/eval: format 'tfds' reads tfds.train_split/eval_split")
+        elif self.format != "synthetic":
             for key in ("train", "eval"):
                 if not getattr(self, key):
                     raise ConfigError(f"{key}: required for format {self.format!r} (a path)")
@@ -52,7 +62,20 @@ class DataConfig:
                 raise ConfigError(f"{key}: must be a positive number of examples, got {value}")
 
 
+def resolve_data_paths(data, base_dir):
+    """The section's paths (train, eval, tfds.data_dir) made absolute against `base_dir`."""
+    data.train = resolve_path(data.train, base_dir)
+    data.eval = resolve_path(data.eval, base_dir)
+    if data.tfds is not None:
+        data.tfds.data_dir = resolve_path(data.tfds.data_dir, base_dir)
+
+
 def check_task_matches_data(task, data):
+    if data.format == "tfds":
+        if (task == "classification") != (data.tfds.task_kind == "classification"):
+            wanted = "text (and label)" if task == "classification" else "words, tags and intent"
+            raise ConfigError(f"data.tfds: task {task!r} reads the features {wanted}")
+        return
     if task == "classification" and data.format != "glue":
         raise ConfigError("data.format: classification reads GLUE TSV files; use format glue")
     if task != "classification" and data.format == "glue":

@@ -73,13 +73,17 @@ class FinishedRun:
             raise ConfigError(
                 f"{role}: {self.directory} was trained for task {self.task!r}, not {task!r}"
             )
-        trained_on = self.config.get("data", {}).get("glue_task")
-        if data_config is not None and data_config.format == "glue":
-            if trained_on != data_config.glue_task:
-                raise ConfigError(
-                    f"{role}: {self.directory} was fine-tuned on {trained_on!r}, "
-                    f"the data is {data_config.glue_task!r}"
-                )
+        if data_config is None or data_config.format not in ("glue", "tfds"):
+            return
+        trained = self.config.get("data", {})
+        if data_config.format == "glue":
+            trained_on, wanted = trained.get("glue_task"), data_config.glue_task
+        else:
+            trained_on, wanted = (trained.get("tfds") or {}).get("name"), data_config.tfds.name
+        if trained_on != wanted:
+            raise ConfigError(
+                f"{role}: {self.directory} was fine-tuned on {trained_on!r}, the data is {wanted!r}"
+            )
 
     def load_model(self):
         """The run's task model; call inside a distribution strategy's scope if any."""

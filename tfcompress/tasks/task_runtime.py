@@ -22,6 +22,7 @@ from tfcompress.data import (
     tagging_dataset,
     word_level_predictions,
 )
+from tfcompress.data.tfds_source import read_tfds_splits
 from tfcompress.errors import CheckpointError
 from tfcompress.models import build_classifier, build_intent_slot_model, build_tagger
 from tfcompress.models.hf_checkpoint import checkpoint_lower_case, read_hf_config
@@ -160,7 +161,7 @@ class TaskRuntime:
         outputs, labels = _predictions_and_labels(model, dataset or self.eval_dataset())
         data = self.eval
         if self.task == "classification":
-            names = GLUE_TASKS[self.data_config.glue_task].metric_names
+            names = classification_metric_names(self.data_config)
             return classification_metrics(names, labels, outputs.argmax(-1))
         if self.task == "tagging":
             return {"slot_f1": slot_f1(data.tags, self._word_tags(outputs, labels))}
@@ -192,6 +193,8 @@ def read_task_data(data, seed):
         train = read_glue_tsv(data.train, data.glue_task, skip, keep_unknown_labels=not skip)
         keep = data.unseen_labels == "count_as_wrong" or not skip
         evaluation = read_glue_tsv(data.eval, data.glue_task, skip, keep_unknown_labels=keep)
+    elif data.format == "tfds":
+        train, evaluation = read_tfds_splits(data.tfds)
     elif data.format == "intent_slot":
         train = read_intent_slot_dir(data.train, skip_malformed=data.skip_malformed)
         evaluation = read_intent_slot_dir(data.eval, skip_malformed=data.skip_malformed)
@@ -268,7 +271,13 @@ def _tokenizer(model_config, train):
     return WordPieceTokenizer(vocab, **options)
 
 
+def classification_metric_names(data):
+    return data.tfds.metrics if data.format == "tfds" else GLUE_TASKS[data.glue_task].metric_names
+
+
 def _label_names(task, data, train):
+    if task == "classification" and data.format == "tfds":
+        return {"labels": list(train.label_names)}
     if task == "classification":
         return {"labels": list(GLUE_TASKS[data.glue_task].label_names)}
     if data.format == "synthetic":

@@ -14,7 +14,7 @@ from tfcompress.data.vocabulary import DEFAULT_RESERVED_TOKENS, ascii_tokens
 from tfcompress.errors import ConfigError
 from tfcompress.models.encoder_config import POOLING_MODES
 from tfcompress.models.task_models import TASK_TYPES
-from tfcompress.tasks.data_config import DataConfig, check_task_matches_data
+from tfcompress.tasks.data_config import DataConfig, check_task_matches_data, resolve_data_paths
 
 MIN_LEARNED_VOCAB = len(DEFAULT_RESERVED_TOKENS) + len(ascii_tokens())
 
@@ -124,7 +124,6 @@ def load_finetune_config(path, overrides=None):
 
 def _resolve_paths(config, base_dir):
     config.output_dir = resolve_path(config.output_dir, base_dir)
-    config.data.train = resolve_path(config.data.train, base_dir)
-    config.data.eval = resolve_path(config.data.eval, base_dir)
+    resolve_data_paths(config.data, base_dir)
     config.model.checkpoint = resolve_path(config.model.checkpoint, base_dir)
     config.model.vocab = resolve_path(config.model.vocab, base_dir)
