@@ -297,10 +297,7 @@ def summarize(rows, metrics, failures, args, runtime, chosen):
         }
     lengths = runtime.tokenizer.packed_lengths(*eval_texts_at(runtime, chosen))
     return {
-        "command": "python benchmarks/sentence_latency.py " + " ".join(sys.argv[1:]),
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-        "load_average": os.getloadavg(),
+        **record_header("sentence_latency.py"),
         "run_dir": str(args.run_dir),
         "task": runtime.task,
         "sequence_length": runtime.tokenizer.sequence_length,
@@ -316,6 +313,16 @@ def summarize(rows, metrics, failures, args, runtime, chosen):
         "rows": table,
         "keras_metrics": metrics["keras model"],
         "failed": failures,
+    }
+
+
+def record_header(script):
+    """What every timing record starts with: the command, when, where and how loaded."""
+    return {
+        "command": f"python benchmarks/{script} " + " ".join(sys.argv[1:]),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "load_average": os.getloadavg(),
     }
 
 

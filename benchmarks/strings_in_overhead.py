@@ -19,16 +19,20 @@ plan. The differences to `ids in` are the strings-in overhead of each layout.
 
 import argparse
 import os
-import platform
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-from sentence_latency import calibration_ids, eval_texts, interleave, spread  # noqa: E402
+from sentence_latency import (  # noqa: E402
+    calibration_ids,
+    eval_texts,
+    interleave,
+    record_header,
+    spread,
+)  # noqa: E402
 
 from tfcompress.latency.sentence_timer import SentenceTimer, id_feeds, text_feeds  # noqa: E402
 
@@ -60,10 +64,7 @@ def main(argv=None):
     interleave(list(timers.values()), args.rounds)
     p50 = {name: timer.summary()["p50_ms"] for name, timer in timers.items()}
     result = {
-        "command": "python benchmarks/strings_in_overhead.py " + " ".join(sys.argv[1:]),
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-        "load_average": os.getloadavg(),
+        **record_header("strings_in_overhead.py"),
         "run_dir": args.run_dir,
         "mode": args.mode,
         "sequence_length": runtime.tokenizer.sequence_length,
