@@ -5,6 +5,7 @@ import contextlib
 import os
 import sys
 import warnings
+from pathlib import Path
 
 import yaml
 
@@ -270,6 +271,34 @@ def cmd_export(args):
             _print_profile(report["tflite_path"], args.threads)
 
 
+def cmd_preset(args):
+    from tfcompress.models.keras_hub_bert import preset_parity, save_keras_hub_preset
+    from tfcompress.run_directory import check_writable
+    from tfcompress.tasks import FinishedRun
+
+    run = FinishedRun.read(args.run_dir)
+    output = Path(args.output)
+    if output.exists() and (not output.is_dir() or any(output.iterdir())):
+        raise ConfigError(f"--output {output} exists and is not an empty directory; name a new one")
+    check_writable(output.parent, "--output")
+    encoder = run.load_model().encoder
+    preset = save_keras_hub_preset(
+        encoder,
+        output,
+        run.tokenizer.vocab,
+        lower_case=run.tokenizer.lower_case,
+        allow_gelu_change=args.allow_gelu_change,
+    )
+    runtime = run.task_runtime()
+    batch = next(iter(runtime.eval_dataset()))[0]
+    difference = preset_parity(encoder, preset, batch)
+    print(f"wrote {preset}: keras_hub.models.BertBackbone.from_preset({str(preset)!r})")
+    print(
+        f"largest difference to the run's encoder on {len(batch['token_ids'])} eval examples: "
+        f"{difference:.3g}"
+    )
+
+
 def _buckets(values):
     """--buckets: None when absent, the default lengths when given without values."""
     from tfcompress.export.length_buckets import DEFAULT_BUCKETS
@@ -338,8 +367,6 @@ def _latency_rows(report):
 
 
 def _print_profile(path, threads):
-    from pathlib import Path
-
     from tfcompress.atomic_write import write_text_atomic
     from tfcompress.export.op_profile import format_profile, profile_ops
 
@@ -504,6 +531,16 @@ def build_parser():
     export.add_argument("--profile", action="store_true", help="per-op latency profile")
     export.add_argument("--threads", type=int, default=1, help="threads for --profile")
     export.set_defaults(func=cmd_export)
+
+    preset = _command(sub, "preset", help="save a run's encoder as a keras-hub BertBackbone preset")
+    preset.add_argument("run_dir", metavar="RUN_DIR", help="a finished finetune/distill run")
+    preset.add_argument("--output", required=True, help="the preset directory to write")
+    preset.add_argument(
+        "--allow-gelu-change",
+        action="store_true",
+        help="save an exact-GELU encoder anyway (keras-hub runs the tanh GELU)",
+    )
+    preset.set_defaults(func=cmd_preset)
     return parser
 
 

@@ -100,7 +100,9 @@ def dataclass_from_dict(cls, values, where):
                 raise ConfigError(f"{key}: required")
             continue
         hint = hints[name]
-        if dataclasses.is_dataclass(hint):
+        if dataclasses.is_dataclass(hint) and values[name] is None and field.default is None:
+            kwargs[name] = None  # an optional section, absent (as to_dict writes it back)
+        elif dataclasses.is_dataclass(hint):
             kwargs[name] = dataclass_from_dict(hint, values[name], key)
         else:
             kwargs[name] = _check_type(values[name], hint, key)

@@ -107,11 +107,13 @@ def test_encoders_keras_hub_cannot_hold_are_refused(tiny_config):
         save_keras_hub_preset(exact, "/nonexistent", ["a", "b", "c"], allow_gelu_change=True)
 
 
-def test_a_preset_teacher_finetunes_and_goes_back_to_keras_hub(tmp_path):
+def test_a_preset_teacher_finetunes_and_goes_back_to_keras_hub(tmp_path, capsys):
     """model.checkpoint names a keras-hub preset: its weights, GELU and tokenizer are used;
-    the fine-tuned encoder saved as a preset gives keras-hub the same outputs."""
+    the fine-tuned encoder saved as a preset (`tfcompress preset`) gives keras-hub the same
+    outputs."""
     import keras_hub
 
+    from tfcompress.cli import main
     from tfcompress.tasks import FinishedRun
     from tfcompress.training import run_finetune
 
@@ -140,7 +142,12 @@ def test_a_preset_teacher_finetunes_and_goes_back_to_keras_hub(tmp_path):
     # Fine-tuning moved the weights away from the preset's.
     start = backbone.get_layer("token_embedding").embeddings.numpy()
     assert not np.allclose(encoder.embeddings.word_embeddings.numpy(), start)
-    preset = save_keras_hub_preset(encoder, tmp_path / "finetuned", run.directory / "vocab.txt")
+    preset = tmp_path / "finetuned"
+    assert main(["preset", str(run.directory), "--output", str(preset)]) == 0
+    assert "largest difference to the run's encoder" in capsys.readouterr().out
+    # Nothing is overwritten: a second save into the same directory is refused.
+    assert main(["preset", str(run.directory), "--output", str(preset)]) == 2
+    assert "is not an empty directory" in capsys.readouterr().err
     loaded = keras_hub.models.BertBackbone.from_preset(str(preset))
     inputs = run.task_runtime().tokenizer(["great acting", "a boring mess"])
     inputs = {name: np.asarray(value) for name, value in inputs.items()}

@@ -237,3 +237,20 @@ def save_keras_hub_preset(
         str(directory)
     )
     return directory
+
+
+def preset_parity(encoder, preset, inputs) -> float:
+    """Largest difference between `encoder` and the preset as keras-hub loads it, on the real
+    tokens' sequence output and the pooled output of `inputs` (a batch of ids)."""
+    import keras_hub
+
+    loaded = keras_hub.models.BertBackbone.from_preset(str(preset))
+    ours, theirs = encoder(inputs), loaded(inputs)
+    real = np.asarray(inputs["padding_mask"]).astype(bool)
+    sequence = np.abs(
+        np.asarray(ours["sequence_output"])[real] - np.asarray(theirs["sequence_output"])[real]
+    ).max()
+    if encoder.pooler is None:  # the preset's pooled_dense is untrained: not compared
+        return float(sequence)
+    pooled = np.abs(np.asarray(ours["pooled_output"]) - np.asarray(theirs["pooled_output"])).max()
+    return float(max(sequence, pooled))
