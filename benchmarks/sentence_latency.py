@@ -6,6 +6,8 @@ For one finished run (its model, tokenizer and eval split), one process builds:
   ours MODE fixed 128      the same at 128 tokens (when S < 128; the position table grown to
                            128 rows with zeros: identical outputs on sentences that fit S)
   ours MODE buckets        strings-in, length-bucketed (`--buckets` below S, then S)
+  ours MODE split buckets  the same with the tokenizer as its own signature (`tokenize`, then
+                           the encoder's: `export --split-tokenizer`), both run per sentence
   edge-quantizer RECIPE    ai-edge-quantizer's recipe applied to `ours float buckets`
   tokenizer only           the in-graph tokenizer alone at S (what strings-in adds)
   keras litert ...         Keras 3's own `export(format="litert")` of the float model, and after
@@ -126,17 +128,19 @@ def build_rows(model, runtime, args):
     length = tokenizer.sequence_length
     calibration = task_texts(runtime.train.subset(args.calibration_examples, seed=0))
     pair = isinstance(calibration[0], tuple)
-    variants = {f"fixed {length}": (model, tokenizer, None)}
+    variants = {f"fixed {length}": (model, tokenizer, None, False)}
     if length < FIXED_PEER_LENGTH:
         variants[f"fixed {FIXED_PEER_LENGTH}"] = (
             at_length(with_position_rows(model, FIXED_PEER_LENGTH), FIXED_PEER_LENGTH),
             retokenizer(tokenizer, FIXED_PEER_LENGTH),
             None,
+            False,
         )
-    variants["buckets"] = (model, tokenizer, args.buckets)
+    variants["buckets"] = (model, tokenizer, args.buckets, False)
+    variants["split buckets"] = (model, tokenizer, args.buckets, True)
     rows, failures = {}, {}
     for mode in args.modes:
-        for variant, (variant_model, variant_tokenizer, buckets) in variants.items():
+        for variant, (variant_model, variant_tokenizer, buckets, split) in variants.items():
             content = convert_text_model(
                 variant_model,
                 variant_tokenizer,
@@ -144,6 +148,7 @@ def build_rows(model, runtime, args):
                 pair=pair,
                 representative_texts=calibration if mode in ("int8", "qat") else None,
                 buckets=buckets,
+                split=split,
             )
             rows[f"ours {mode} {variant}"] = Row(content, True, variant_tokenizer.sequence_length)
         # The same encoder fed ids: strings-in minus this is what the tokenizer costs.

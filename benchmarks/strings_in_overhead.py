@@ -5,13 +5,17 @@ For one finished run and one export mode, in one process, interleaved rounds, 1 
   ids in                      the encoder alone, fed the Python tokenizer's ids
   tokenizer only              the in-graph tokenizer alone (.tflite)
   strings in, joined          tokenizer and encoder in one subgraph (export_text_model)
+  strings in, split           the tokenizer as its own signature, run before the encoder's
+                              (`export --split-tokenizer`): two invokes, ids copied between
   strings in, encoder in IF   the encoder in its own subgraph behind an always-true IF
                               (a one-length `length_buckets` model)
 
 TFLite re-prepares every op after one whose output was resized during the invoke, and the
 tokenizer's outputs are resized on every sentence; in the joined graph that includes the
-XNNPACK delegate node holding the encoder. A branch subgraph of an IF keeps its own, static
-plan. The differences to `ids in` are the strings-in overhead of each layout.
+XNNPACK delegate node holding the encoder. An IF does not isolate a subgraph from that: it
+marks its outputs dynamic when its branch holds any dynamic tensor. Two signatures do: the
+encoder's subgraph is invoked on its own, with static inputs. The differences to `ids in`
+are the strings-in overhead of each layout.
 
     python benchmarks/strings_in_overhead.py runs/latency/snips_student_l3 --mode int8 \
         --out docs/runs/strings_in_overhead/snips_student_l3.json
@@ -111,6 +115,14 @@ def build(model, runtime, mode):
             mode,
             pair=pair,
             representative_texts=calibration if needs_data else None,
+        ),
+        "strings in, split": convert_text_model(
+            model,
+            tokenizer,
+            mode,
+            pair=pair,
+            representative_texts=calibration if needs_data else None,
+            split=True,
         ),
         "strings in, encoder in IF": convert_bucketed(
             model,

@@ -263,6 +263,7 @@ def cmd_export(args):
                 range_quantile=args.range_quantile,
                 strings_in=args.strings_in,
                 buckets=_buckets(args.buckets),
+                split_tokenizer=args.split_tokenizer,
                 timing=not args.no_timing,
                 on_stage=on_stage,
             )
@@ -514,6 +515,12 @@ def build_parser():
         "--strings-in",
         action="store_true",
         help="export the strings-in model (tokenizer in the graph): MODE_text.tflite",
+    )
+    export.add_argument(
+        "--split-tokenizer",
+        action="store_true",
+        help="with --strings-in: the tokenizer as its own signature (`tokenize`), run before the "
+        "encoder's, so the encoder is not re-prepared per text: MODE_text_split[_buckets].tflite",
     )
     export.add_argument(
         "--buckets",

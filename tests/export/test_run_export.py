@@ -202,3 +202,18 @@ def test_cli_rejects_a_bucket_length_below_two(finished_run, capsys):
         main(["export", str(run_dir), "--buckets", "1"])
     assert exit_info.value.code == 2
     assert "'1' is not a sequence length of at least 2" in capsys.readouterr().err
+
+
+def test_cli_split_tokenizer_export(finished_run, capsys):
+    run_dir, _ = finished_run
+    argv = ["export", str(run_dir), "--mode", "float", "--strings-in", "--split-tokenizer"]
+    assert main([*argv, *SMALL]) == 0, capsys.readouterr().err
+    output = run_dir / "export" / "float_text_split.tflite"
+    report = json.loads(output.with_suffix(".json").read_text())
+    assert report["signatures"] == ["tokenize", "serving_default"]
+    assert report["parity"]["passed"] is True
+    assert report["sentence_latency"]["p50_ms"] > 0  # timed through both signatures
+    assert report["latency"]["signature"] == "tokenize+serving_default"
+    capsys.readouterr()
+    assert main(["export", str(run_dir), "--split-tokenizer", *SMALL]) == 2
+    assert "applies to strings-in exports" in capsys.readouterr().err

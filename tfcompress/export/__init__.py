@@ -4,6 +4,9 @@ Kept free of TensorFlow imports so the CLI can list the modes without loading Te
 """
 
 EXPORT_MODES = ("float", "float16", "dynamic", "int8", "int16x8", "qat")
+# A split strings-in model's tokenizer signature (`text_model.split_tokenizer`), run before
+# the encoder's; here so that latency tools can name it without importing TensorFlow.
+TOKENIZE_SIGNATURE = "tokenize"
 # The modes whose activation ranges come from representative (calibration) data.
 CALIBRATED_MODES = ("int8", "int16x8", "qat")
 

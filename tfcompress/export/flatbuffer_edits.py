@@ -1,5 +1,7 @@
 """Small edits shared by the passes that join .tflite flatbuffers (object API, `ModelT`)."""
 
+import hashlib
+
 import numpy as np
 
 
@@ -60,3 +62,55 @@ def unique_tensor_names(model) -> None:
                 name = (tensor.name or b"tensor") + f"#{count}".encode()
             tensor.name = name
             seen.add(name)
+
+
+class ConstantPool:
+    """The joined model's buffers and op codes, each added once: equal constants (the
+    buckets' shared weights) end up in one buffer."""
+
+    def __init__(self, model):
+        self.model = model
+        self._buffers = {}
+        for index, buffer in enumerate(model.buffers):
+            if _has_data(buffer):
+                self._buffers.setdefault(_digest(buffer), index)
+        self._opcodes = {_opcode_key(code): i for i, code in enumerate(model.operatorCodes)}
+
+    def buffer(self, buffer) -> int:
+        if not _has_data(buffer):
+            return 0  # buffer 0 is the empty one activations point to, in every model
+        return _intern(self._buffers, _digest(buffer), self.model.buffers, buffer)
+
+    def opcode(self, code) -> int:
+        return _intern(self._opcodes, _opcode_key(code), self.model.operatorCodes, code)
+
+    def builtin(self, builtin) -> int:
+        from ai_edge_litert import schema_py_generated as schema
+
+        code = schema.OperatorCodeT()
+        code.builtinCode = builtin
+        code.deprecatedBuiltinCode = min(
+            builtin, schema.BuiltinOperator.PLACEHOLDER_FOR_GREATER_OP_CODES
+        )
+        code.version = 1
+        return self.opcode(code)
+
+
+def _intern(index: dict, key, items: list, item) -> int:
+    """The position of `key`'s item in `items`, appending `item` the first time."""
+    if key not in index:
+        items.append(item)
+        index[key] = len(items) - 1
+    return index[key]
+
+
+def _has_data(buffer) -> bool:
+    return buffer.data is not None and len(buffer.data) > 0
+
+
+def _digest(buffer) -> bytes:
+    return hashlib.sha256(np.asarray(buffer.data, np.uint8).tobytes()).digest()
+
+
+def _opcode_key(code):
+    return (code.builtinCode, code.deprecatedBuiltinCode, code.customCode, code.version)

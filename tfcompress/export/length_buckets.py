@@ -20,12 +20,12 @@ Each bucket is calibrated on the representative inputs cut to its length.
 """
 
 import copy
-import hashlib
 
 import numpy as np
 
 from tfcompress.errors import ConfigError
 from tfcompress.export.flatbuffer_edits import (
+    ConstantPool,
     check_same_tensor,
     entry_name,
     keep_newer_runtime_version,
@@ -132,7 +132,7 @@ def compose_buckets(
     if missing:
         raise ValueError(f"the front has no output(s) {missing}")
     templates = [main.tensors[front_outputs[name]] for name in routed]
-    pool = _Pool(model)
+    pool = ConstantPool(model)
     buckets, output_names, output_templates = {}, None, []
     for length in lengths:
         encoder = flatbuffer_utils.convert_bytearray_to_object(encoders[length])
@@ -254,58 +254,6 @@ def _add_tensor_like(graph, template):
     return len(graph.tensors) - 1
 
 
-class _Pool:
-    """The joined model's buffers and op codes, each added once: equal constants (the
-    buckets' shared weights) end up in one buffer."""
-
-    def __init__(self, model):
-        self.model = model
-        self._buffers = {}
-        for index, buffer in enumerate(model.buffers):
-            if _has_data(buffer):
-                self._buffers.setdefault(_digest(buffer), index)
-        self._opcodes = {_opcode_key(code): i for i, code in enumerate(model.operatorCodes)}
-
-    def buffer(self, buffer) -> int:
-        if not _has_data(buffer):
-            return 0  # buffer 0 is the empty one activations point to, in every model
-        return _intern(self._buffers, _digest(buffer), self.model.buffers, buffer)
-
-    def opcode(self, code) -> int:
-        return _intern(self._opcodes, _opcode_key(code), self.model.operatorCodes, code)
-
-    def builtin(self, builtin) -> int:
-        from ai_edge_litert import schema_py_generated as schema
-
-        code = schema.OperatorCodeT()
-        code.builtinCode = builtin
-        code.deprecatedBuiltinCode = min(
-            builtin, schema.BuiltinOperator.PLACEHOLDER_FOR_GREATER_OP_CODES
-        )
-        code.version = 1
-        return self.opcode(code)
-
-
-def _intern(index: dict, key, items: list, item) -> int:
-    """The position of `key`'s item in `items`, appending `item` the first time."""
-    if key not in index:
-        items.append(item)
-        index[key] = len(items) - 1
-    return index[key]
-
-
-def _has_data(buffer) -> bool:
-    return buffer.data is not None and len(buffer.data) > 0
-
-
-def _digest(buffer) -> bytes:
-    return hashlib.sha256(np.asarray(buffer.data, np.uint8).tobytes()).digest()
-
-
-def _opcode_key(code):
-    return (code.builtinCode, code.deprecatedBuiltinCode, code.customCode, code.version)
-
-
 def convert_bucketed(
     model,
     mode,
@@ -347,6 +295,22 @@ def convert_bucketed(
     front_content = convert(front, "float", custom_ops=front_custom_ops)
     names = sorted(input_signature(model, max(lengths)))
     return compose_buckets(front_content, encoders, names, keep_outputs, renamed)
+
+
+def convert_ids_model(
+    model, mode, lengths, representative_inputs=None, float_ops=None, **options
+) -> bytes:
+    """The ids-in .tflite at `lengths[-1]` (`converter.convert`), with length buckets behind
+    the token-counting router when `lengths` holds several."""
+    from tfcompress.export.converter import convert, input_signature
+
+    length = lengths[-1]
+    if len(lengths) == 1:
+        return convert(model, mode, length, representative_inputs, float_ops, **options)
+    front = build_router_module(sorted(input_signature(model, length)), length, lengths)
+    return convert_bucketed(
+        model, mode, lengths, representative_inputs, float_ops, front=front, **options
+    )
 
 
 def pad_token_outputs(outputs: dict, sequence_length: int) -> dict:

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from tfcompress.atomic_write import write_json_atomic
+from tfcompress.errors import ConfigError
 from tfcompress.export import CALIBRATED_MODES, DEFAULT_RANGE_QUANTILE
 from tfcompress.export.replayed_outputs import ReplayedOutputs
 from tfcompress.export.text_model import (
@@ -33,6 +34,7 @@ def export_run(
     range_quantile=DEFAULT_RANGE_QUANTILE,
     strings_in=False,
     buckets=None,
+    split_tokenizer=False,
     timing=False,
     on_stage=None,
 ) -> dict:
@@ -45,13 +47,24 @@ def export_run(
     verified on the same examples as texts (parity covers per-token outputs on real tokens).
     `buckets`: shorter sequence lengths the export holds beside the run's, each input run at
     the shortest that fits (`<mode>[_text]_buckets.tflite`; see `export.length_buckets`).
+    `split_tokenizer` (strings in): the tokenizer as its own signature, run before the
+    encoder's (`<mode>_text_split[_buckets].tflite`; see `text_model.split_tokenizer`).
     `timing`: time the written model on this host (1 thread; see `time_export`) into the
     report. `on_stage(text)` hears each stage as it starts (for a progress display).
     Results beside `output` that measured the file it replaces are removed (`write_export`).
     """
     on_stage = on_stage or (lambda text: None)
+    if split_tokenizer and not strings_in:
+        raise ConfigError(
+            "split_tokenizer applies to strings-in exports (strings_in / --strings-in)"
+        )
     run = FinishedRun.read(run_dir)
-    name = mode + ("_text" if strings_in else "") + ("_buckets" if buckets else "")
+    name = (
+        mode
+        + ("_text" if strings_in else "")
+        + ("_split" if split_tokenizer else "")
+        + ("_buckets" if buckets else "")
+    )
     output = Path(output) if output else run.directory / "export" / f"{name}.tflite"
     check_writable(output.parent, "--output")
     runtime = run.task_runtime()
@@ -80,6 +93,7 @@ def export_run(
             pair=runtime.sentence_pairs,
             representative_texts=task_texts(calibration),
             verify_texts=task_texts(verification.eval),
+            split=split_tokenizer,
             **options,
         )
         on_stage(f"{name}: task metrics on {len(verification.eval)} eval examples")

@@ -24,9 +24,10 @@ import numpy as np
 import tensorflow as tf
 
 from tfcompress.errors import ConfigError
-from tfcompress.export import DEFAULT_RANGE_QUANTILE
+from tfcompress.export import DEFAULT_RANGE_QUANTILE, TOKENIZE_SIGNATURE
 from tfcompress.export.converter import convert
 from tfcompress.export.flatbuffer_edits import (
+    ConstantPool,
     check_same_tensor,
     entry_name,
     keep_newer_runtime_version,
@@ -36,6 +37,7 @@ from tfcompress.export.flatbuffer_edits import (
 from tfcompress.export.length_buckets import (
     bucket_lengths,
     convert_bucketed,
+    convert_ids_model,
     pad_token_outputs,
     route,
 )
@@ -43,6 +45,7 @@ from tfcompress.export.tflite_export import export_report, write_export
 from tfcompress.export.verification import ParityError, parity, tolerance
 
 TEXT, TEXT_PAIR = "text", "text_pair"
+TOKENIZE = TOKENIZE_SIGNATURE  # the tokenizer's signature in a split text model
 ID_OUTPUTS = ("token_ids", "segment_ids")
 SIGNATURE = "serving_default"
 
@@ -162,9 +165,11 @@ def convert_text_model(
     range_quantile=DEFAULT_RANGE_QUANTILE,
     calibration_log: dict | None = None,
     buckets=None,
+    split: bool = False,
 ) -> bytes:
     """Strings-in .tflite bytes: `model` converted as `converter.convert` converts it for ids,
-    with `tokenizer` joined in front.
+    with `tokenizer` joined in front (`split`: beside it, as its own signature; see
+    `split_tokenizer`).
 
     `representative_texts` (integer modes): strings, or (text, text_pair) tuples when `pair`;
     the converter calibrates on their ids from the Python tokenizer, which the in-graph one
@@ -177,6 +182,22 @@ def convert_text_model(
         texts, pairs = split_texts(representative_texts, pair)
         representative = list(_id_batches(tokenizer, texts, pairs))
     lengths = bucket_lengths(tokenizer.sequence_length, buckets) if buckets else None
+    options = dict(
+        equalize=equalize, range_quantile=range_quantile, calibration_log=calibration_log
+    )
+    if split:
+        if batch_size != 1:
+            raise ConfigError("a split strings-in model runs one text at a time: batch_size 1")
+        encoder = convert_ids_model(
+            model,
+            mode,
+            lengths or (tokenizer.sequence_length,),
+            representative,
+            float_ops,
+            **options,
+        )
+        front = convert(build_tokenizer_module(tokenizer, pair), "float", custom_ops=True)
+        return split_tokenizer(front, encoder, renamed=_renamed_outputs(model))
     if lengths is not None and len(lengths) > 1:
         return convert_bucketed(
             model,
@@ -223,6 +244,7 @@ def export_text_model(
     equalize: bool = True,
     range_quantile=DEFAULT_RANGE_QUANTILE,
     buckets=None,
+    split: bool = False,
     extra_report: dict | None = None,
 ) -> dict:
     """`export_tflite` for a strings-in model: `output_path` (.tflite) plus its `.json` report.
@@ -230,7 +252,8 @@ def export_text_model(
     Every export mode; `representative_texts` / `verify_texts` are strings, or
     (text, text_pair) tuples when `pair`. The report is `export_tflite`'s (size, op histogram,
     float ops, calibration, parity against `model` on the Python tokenizer's ids, per-token
-    outputs on real tokens only) plus `outputs`, `custom_ops`, `tensor_types`, and the
+    outputs on real tokens only) plus `outputs`, `signatures` (`split`: the tokenizer as its
+    own signature, `tokenize`, run before `serving_default`), `custom_ops`, `tensor_types`, and the
     texts whose ids differ (`parity.id_mismatches`). Both files are written atomically before
     the verdict; a failed check then raises TextModelParityError with the numbers.
     """
@@ -247,6 +270,7 @@ def export_text_model(
         range_quantile=range_quantile,
         calibration_log=calibration,
         buckets=buckets,
+        split=split,
     )
     report = export_report(
         content,
@@ -256,6 +280,7 @@ def export_text_model(
         buckets=list(bucket_lengths(tokenizer.sequence_length, buckets or ())),
         inputs=[TEXT, TEXT_PAIR] if pair else [TEXT],
         outputs=output_names(model) + list(ID_OUTPUTS),
+        signatures=[TOKENIZE, SIGNATURE] if split else [SIGNATURE],
         batch_size=batch_size,
         custom_ops=custom_op_histogram(content),
         tensor_types=tensor_type_histogram(content),
@@ -370,6 +395,58 @@ def join_tokenizer(tokenizer_content: bytes, encoder_content: bytes, renamed=Non
     return bytes(flatbuffer_utils.convert_object_to_bytearray(joined))
 
 
+def split_tokenizer(tokenizer_content: bytes, encoder_content: bytes, renamed=None) -> bytes:
+    """One flatbuffer with two signatures: the encoder's own (`serving_default`: ids in, its
+    subgraphs first, unchanged) and `tokenize` (strings in, ids out: the tokenizer, appended
+    as its own subgraph). An app runs `tokenize`, copies its ids into `serving_default` and
+    runs that.
+
+    Why two calls rather than one (`join_tokenizer`): TFLite re-prepares every op after one
+    that resized a tensor during the invoke, and the tokenizer resizes its tensors for every
+    text; in a joined graph that re-prepares the whole encoder (the XNNPACK delegate node
+    included) on every call. An IF around the tokenizer does not isolate it either: the IF
+    marks its outputs dynamic when its branch holds any dynamic tensor (TFLite's if.cc
+    Prepare), so the encoder after it is re-prepared all the same.
+    """
+    from ai_edge_litert.tools import flatbuffer_utils
+
+    front = flatbuffer_utils.convert_bytearray_to_object(tokenizer_content)
+    model = flatbuffer_utils.convert_bytearray_to_object(encoder_content)
+    if len(front.subgraphs) != 1:
+        raise ValueError("the tokenizer must be a single-subgraph model")
+    graph, tokenize = front.subgraphs[0], front.signatureDefs[0]
+    encode = model.signatureDefs[0]
+    encoder_inputs = model.subgraphs[encode.subgraphIndex].tensors
+    front_outputs = {entry_name(entry): entry.tensorIndex for entry in tokenize.outputs}
+    for entry in encode.inputs:
+        name = entry_name(entry)
+        if name not in front_outputs:
+            raise ValueError(f"encoder input {name!r} is not a tokenizer output")
+        check_same_tensor(
+            graph.tensors[front_outputs[name]], encoder_inputs[entry.tensorIndex], name
+        )
+    pool = ConstantPool(model)
+    for tensor in graph.tensors:
+        tensor.buffer = pool.buffer(front.buffers[tensor.buffer])
+    for op in graph.operators:
+        op.opcodeIndex = pool.opcode(front.operatorCodes[op.opcodeIndex])
+    graph.name = TOKENIZE.encode()
+    model.subgraphs.append(graph)
+    tokenize.subgraphIndex = len(model.subgraphs) - 1
+    tokenize.signatureKey = TOKENIZE
+    for entry in encode.outputs:
+        entry.name = (renamed or {}).get(entry_name(entry), entry_name(entry))
+    model.signatureDefs.append(tokenize)
+    keep_newer_runtime_version(model, front)
+    unique_tensor_names(model)
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
+def is_split(interpreter) -> bool:
+    """Whether a loaded text model has the tokenizer as its own signature (`split_tokenizer`)."""
+    return TOKENIZE in interpreter.get_signature_list()
+
+
 def custom_op_histogram(flatbuffer: bytes) -> dict[str, int]:
     """{custom op name: number of uses} over all subgraphs of a .tflite flatbuffer."""
     model = _parse(flatbuffer)
@@ -422,17 +499,23 @@ def load_text_interpreter(model, num_threads: int = 1):
 
 
 def run_text_model(interpreter, texts: Sequence[str], text_pairs=None) -> dict[str, np.ndarray]:
-    """Run the text signature over all `texts` in chunks of its batch size; concatenated outputs."""
+    """Run the text model over all `texts` in chunks of its batch size; concatenated outputs
+    (a split model: `tokenize`, then the encoder on its ids)."""
     runner = interpreter.get_signature_runner(SIGNATURE)
-    batch = int(runner.get_input_details()[TEXT]["shape_signature"][0])
-    length = int(runner.get_output_details()["token_ids"]["shape"][-1])
+    front = interpreter.get_signature_runner(TOKENIZE) if is_split(interpreter) else runner
+    batch = int(front.get_input_details()[TEXT]["shape_signature"][0])
+    length = int(front.get_output_details()["token_ids"]["shape"][-1])
     batch = len(texts) if batch < 1 else batch
     chunks = []
     for begin in range(0, len(texts), batch):
         feeds = {TEXT: _chunk(texts, begin, batch)}
         if text_pairs is not None:
             feeds[TEXT_PAIR] = _chunk(text_pairs, begin, batch)
-        chunks.append(pad_token_outputs(runner(**feeds), length))
+        outputs = front(**feeds)
+        if front is not runner:  # split: the ids go into the encoder's signature
+            ids = {name: outputs[name] for name in runner.get_input_details()}
+            outputs = {**runner(**ids), **{name: outputs[name] for name in ID_OUTPUTS}}
+        chunks.append(pad_token_outputs(outputs, length))
     return {name: np.concatenate([c[name] for c in chunks])[: len(texts)] for name in chunks[0]}
 
 

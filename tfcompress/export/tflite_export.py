@@ -6,12 +6,8 @@ import numpy as np
 
 from tfcompress.atomic_write import write_bytes_atomic, write_json_atomic
 from tfcompress.export import DEFAULT_RANGE_QUANTILE, EXPORT_MODES
-from tfcompress.export.converter import convert, input_signature
-from tfcompress.export.length_buckets import (
-    bucket_lengths,
-    build_router_module,
-    convert_bucketed,
-)
+from tfcompress.export.converter import input_signature
+from tfcompress.export.length_buckets import bucket_lengths, convert_ids_model
 from tfcompress.export.tflite_model_runner import TFLiteModelRunner
 from tfcompress.export.verification import (
     DEFAULT_TOLERANCES,
@@ -56,13 +52,7 @@ def export_tflite(
     length = int(next(iter(specs.values())).shape[1])
     lengths = bucket_lengths(length, buckets) if buckets else (length,)
     options = dict(equalize=equalize, range_quantile=range_quantile, calibration_log=calibration)
-    if len(lengths) > 1:
-        front = build_router_module(sorted(specs), length, lengths)
-        content = convert_bucketed(
-            model, mode, lengths, representative_inputs, float_ops, front=front, **options
-        )
-    else:
-        content = convert(model, mode, length, representative_inputs, float_ops, **options)
+    content = convert_ids_model(model, mode, lengths, representative_inputs, float_ops, **options)
     report = export_report(
         content,
         mode,

@@ -3,6 +3,7 @@ when the model needs them, and the session that runs a loaded model."""
 
 import importlib
 
+from tfcompress.export import TOKENIZE_SIGNATURE
 from tfcompress.latency.errors import LatencyError
 
 INTERPRETERS = ("litert", "tflite_runtime")
@@ -72,6 +73,12 @@ def open_resolving_custom_ops(module, model_path, threads, custom_ops):
 
     Returns (interpreter, custom_ops_used).
     """
+    if custom_ops is None:
+        from pathlib import Path
+
+        # Read from the op codes: a custom op in a later subgraph (a split text model's
+        # tokenizer) would not fail the first subgraph's allocation.
+        custom_ops = _lists_custom_ops(Path(model_path).read_bytes())
     try:
         return open_interpreter(module, model_path, threads, bool(custom_ops)), bool(custom_ops)
     except (RuntimeError, ValueError) as e:
@@ -83,15 +90,33 @@ def open_resolving_custom_ops(module, model_path, threads, custom_ops):
         return open_interpreter(module, model_path, threads, True), True
 
 
+def _lists_custom_ops(content):
+    """True when the flatbuffer's op codes name a custom op; None when it cannot be read (the
+    interpreter then reports what is wrong with the file)."""
+    from tfcompress.export.verification import has_custom_ops
+
+    try:
+        return has_custom_ops(content) or None
+    except Exception:  # not a flatbuffer: flatbuffers raises whatever its parser hits
+        return None
+
+
 class InterpreterSession:
     """One loaded interpreter and how to run it: the signature runner when the model has a
-    signature (what an app calls), else plain set_tensor/invoke."""
+    signature (what an app calls; a split text model's `tokenize` and then its encoder), else
+    plain set_tensor/invoke."""
 
     def __init__(self, interp):
         self.interp = interp
         signatures = interp.get_signature_list()
         self.signature = None
-        if signatures:
+        self.front = None
+        if TOKENIZE_SIGNATURE in signatures:  # a split text model: tokenizer, then encoder
+            self.signature = f"{TOKENIZE_SIGNATURE}+serving_default"
+            self.front = interp.get_signature_runner(TOKENIZE_SIGNATURE)
+            self.runner = interp.get_signature_runner("serving_default")
+            self.details = self.front.get_input_details()
+        elif signatures:
             self.signature = (
                 "serving_default" if "serving_default" in signatures else next(iter(signatures))
             )
@@ -119,7 +144,10 @@ class InterpreterSession:
             self.interp.set_tensor(self.details[name]["index"], value)
 
     def run(self):
-        if self.signature:
+        if self.front is not None:
+            ids = self.front(**self._feed)
+            self.runner(**{name: ids[name] for name in self.runner.get_input_details()})
+        elif self.signature:
             self.runner(**self._feed)
         else:
             self.interp.invoke()

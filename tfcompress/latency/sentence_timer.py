@@ -10,9 +10,11 @@ class SentenceTimer:
     """One model with its per-sentence feeds, timed sentence by sentence, round after round.
 
     Each sentence is one `set_tensor` per input, one `invoke` and a read of every output:
-    what an app's call costs, without the signature runner's Python-side copies. A
-    sentence's time is its median over the rounds (`sentence_ms`); rounds of several
-    models can be interleaved by the caller so that machine noise hits all alike.
+    what an app's call costs, without the signature runner's Python-side copies. A split text
+    model (the tokenizer as its own signature) runs `tokenize`, then its ids through the
+    encoder's signature, both counted. A sentence's time is its median over the rounds
+    (`sentence_ms`); rounds of several models can be interleaved by the caller so that
+    machine noise hits all alike.
 
     Args:
         model: a .tflite path or its bytes (tensorflow-text kernels are registered when
@@ -26,24 +28,28 @@ class SentenceTimer:
         self.size_bytes = len(content)
         self.interpreter = _interpreter(content, num_threads)
         self.interpreter.allocate_tensors()
-        signature = self.interpreter.get_signature_runner()
-        inputs = {name: d["index"] for name, d in signature.get_input_details().items()}
-        self._outputs = [d["index"] for d in signature.get_output_details().values()]
-        del signature  # it holds tensor references that `invoke` refuses to run beside
-        self._feeds = [{inputs[name]: value for name, value in feed.items()} for feed in feeds]
+        self._steps = [_Step(self.interpreter, key) for key in _signature_chain(self.interpreter)]
+        first = self._steps[0]
+        self._feeds = [{first.inputs[name]: value for name, value in f.items()} for f in feeds]
         self._times = [[] for _ in self._feeds]
         self.round()  # allocation, delegate set-up and caches happen here, untimed
         self._times = [[] for _ in self._feeds]
 
     def round(self):
         """Run every sentence once, timing each."""
+        first, rest = self._steps[0], self._steps[1:]
         for times, feed in zip(self._times, self._feeds):
             start = time.perf_counter()
             for index, value in feed.items():
-                self.interpreter.set_tensor(index, value)
-            self.interpreter.invoke()
-            for index in self._outputs:
-                self.interpreter.get_tensor(index)
+                first.set(index, value)
+            first.invoke()
+            for before, step in zip(self._steps, rest):  # a split model: ids into the encoder
+                for name, index in step.inputs.items():
+                    step.set(index, before.get(before.outputs[name]))
+                step.invoke()
+            last = self._steps[-1]
+            for index in last.outputs.values():
+                last.get(index)
             times.append(time.perf_counter() - start)
 
     @property
@@ -96,6 +102,33 @@ def time_sentences(model, feeds, rounds=3, num_threads=1) -> dict:
     for _ in range(rounds):
         timer.round()
     return timer.summary()
+
+
+class _Step:
+    """One signature's subgraph driven through the interpreter's own wrapper: `set_tensor`,
+    `invoke` and `get_tensor` without the signature runner's per-call resizing and copies."""
+
+    def __init__(self, interpreter, key):
+        runner = interpreter.get_signature_runner(key)
+        self.inputs = {name: d["index"] for name, d in runner.get_input_details().items()}
+        self.outputs = {name: d["index"] for name, d in runner.get_output_details().items()}
+        wrapper, subgraph = interpreter._interpreter, runner._subgraph_index
+        del runner  # it holds tensor references that `invoke` refuses to run beside
+        wrapper.AllocateTensors(subgraph)  # `allocate_tensors` covers the first subgraph only
+        self.set = lambda index, value: wrapper.SetTensor(index, value, subgraph)
+        self.invoke = lambda: wrapper.Invoke(subgraph)
+        self.get = lambda index: wrapper.GetTensor(index, subgraph)
+
+
+def _signature_chain(interpreter) -> list[str]:
+    """The signatures one sentence runs through: the model's only (first) one, or a split
+    text model's `tokenize` and then its encoder (`export.text_model.split_tokenizer`)."""
+    from tfcompress.export import TOKENIZE_SIGNATURE
+
+    keys = list(interpreter.get_signature_list())
+    if TOKENIZE_SIGNATURE in keys:
+        return [TOKENIZE_SIGNATURE, "serving_default"]
+    return keys[:1]
 
 
 def _interpreter(content: bytes, num_threads: int):
