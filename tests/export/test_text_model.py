@@ -289,31 +289,23 @@ def test_converter_takes_a_module_but_calibrates_builtin_graphs_only(tokenizer):
 
 
 def test_split_text_model_runs_the_tokenizer_as_its_own_signature(
-    int8_exports, trained_classifier, tokenizer, tmp_path
+    float_export, classifier, tokenizer, tmp_path
 ):
     from tfcompress.latency.host_timing import measure_latency
     from tfcompress.latency.sentence_timer import text_feeds, time_sentences
 
-    joined, _ = int8_exports
+    joined_path, _ = float_export
     path = tmp_path / "split.tflite"
-    report = export_text_model(
-        trained_classifier,
-        tokenizer,
-        path,
-        "int8",
-        representative_texts=CALIBRATION_TEXTS,
-        verify_texts=VERIFY_TEXTS,
-        split=True,
-    )
+    report = export_text_model(classifier, tokenizer, path, verify_texts=ODD_TEXTS, split=True)
     assert report["signatures"] == ["tokenize", "serving_default"]
     assert report["parity"]["passed"] is True
     assert report["parity"]["id_mismatches"] == {"token_ids": [], "segment_ids": []}
     interpreter = load_text_interpreter(path)
     encoder = interpreter.get_signature_runner("serving_default").get_input_details()
     assert sorted(encoder) == ["padding_mask", "segment_ids", "token_ids"]
-    # The same int8 encoder as the joined export: the same numbers for the same texts.
+    # The same encoder as the joined export: the same numbers for the same texts.
     got = run_text_model(interpreter, VERIFY_TEXTS)
-    want = run_text_model(load_text_interpreter(joined["tflite_path"]), VERIFY_TEXTS)
+    want = run_text_model(load_text_interpreter(joined_path), VERIFY_TEXTS)
     np.testing.assert_allclose(got["logits"], want["logits"], atol=1e-6)
     np.testing.assert_array_equal(got["token_ids"], want["token_ids"])
     # The timers run both signatures, one text at a time.
