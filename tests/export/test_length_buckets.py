@@ -106,6 +106,11 @@ def test_int8_buckets_share_their_weights_and_pass_parity(trained_classifier, to
     # Every bucket's int8 FC weights are one set of buffers: equalization scales are shared.
     assert weights["bucket_4"] == weights["bucket_8"] == weights["bucket_16"]
     assert len(weights["bucket_16"]) >= 6
+    # The report's op histogram covers the bucket subgraphs: int8 FCs in each, float islands.
+    fully_connected = [row for row in report["ops"] if row["op"] == "FULLY_CONNECTED"]
+    assert {row["dtype"] for row in fully_connected} == {"int8"}
+    assert sum(row["count"] for row in fully_connected) == 3 * len(weights["bucket_16"])
+    assert {"BATCH_MATMUL", "SOFTMAX"} <= set(report["float_ops"])
 
 
 def fc_weight_buffers(path) -> dict[str, set[int]]:

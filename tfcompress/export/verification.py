@@ -3,7 +3,6 @@
 import collections
 
 import numpy as np
-from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
 from tfcompress.errors import TfcompressError
 
@@ -31,40 +30,40 @@ class ParityError(TfcompressError):
 
 
 def op_histogram(model_content: bytes) -> list[dict]:
-    """`[{op, dtype, count}]`: each op type with the dtypes of its inputs.
+    """`[{op, dtype, count}]`: each op type with the dtypes of its inputs, over every subgraph
+    (a length-bucketed export holds its encoders in branch subgraphs; a split text model its
+    tokenizer).
 
     "int8" is an integer kernel, "float32+int8" a hybrid one (dynamic-range: int8 weights, float activations).
     Custom ops (a strings-in model's tokenizer) are listed under their custom names.
     """
-    interpreter = _unrun_interpreter(model_content)
-    interpreter.allocate_tensors()
-    dtypes = {t["index"]: t["dtype"].__name__ for t in interpreter.get_tensor_details()}
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(model_content, 0)
+    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
     counts = collections.Counter()
-    for op in interpreter._get_ops_details():
-        inputs = [dtypes[i] for i in op["inputs"] if i >= 0]
-        # Index, axis and bias operands (int32/int64) say nothing about the compute dtype.
-        data = [d for d in inputs if d not in _INDEX_DTYPES] or inputs
-        dtype = "+".join(sorted(set(data), key=data.index)) or "-"
-        counts[(op["op_name"], dtype)] += 1
+    for graph in model.subgraphs:
+        for op in graph.operators:
+            code = model.operatorCodes[op.opcodeIndex]
+            builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
+            name = code.customCode.decode() if code.customCode else names[builtin]
+            inputs = [_dtype_name(graph.tensors[i].type) for i in op.inputs if i >= 0]
+            # Index, axis and bias operands (int32/int64) say nothing about the compute dtype.
+            data = [d for d in inputs if d not in _INDEX_DTYPES] or inputs
+            dtype = "+".join(sorted(set(data), key=data.index)) or "-"
+            counts[(name, dtype)] += 1
     return [
         {"op": op, "dtype": dtype, "count": n}
         for (op, dtype), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     ]
 
 
-def _unrun_interpreter(model_content: bytes):
-    """No delegates; tensorflow-text's kernels registered if the model has custom ops."""
-    options = {
-        "model_content": model_content,
-        "experimental_op_resolver_type": OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
-    }
-    if not has_custom_ops(model_content):
-        return Interpreter(**options)
-    import tensorflow_text
-    from ai_edge_litert.interpreter import InterpreterWithCustomOps
+def _dtype_name(tensor_type) -> str:
+    """A TFLite tensor type as numpy names it (`float32`, `int8`, `bytes_` for strings)."""
+    from ai_edge_litert import schema_py_generated as schema
 
-    registerers = tensorflow_text.tflite_registrar.SELECT_TFTEXT_OPS
-    return InterpreterWithCustomOps(custom_op_registerers=registerers, **options)
+    names = {v: k.lower() for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
+    return {"string": "bytes_"}.get(names[tensor_type], names[tensor_type])
 
 
 def has_custom_ops(model_content: bytes) -> bool:
