@@ -103,7 +103,9 @@ def test_export_killed_midway_leaves_no_partial_file_under_a_final_name(tmp_path
     run = tmp_path / "run"
     shutil.copytree(finished_run[0], run)
     shutil.rmtree(run / "export", ignore_errors=True)
-    argv = _command("export", str(run), "--mode", "float", "int8", "--verify-examples", "8")
+    argv = _command(
+        "export", str(run), "--mode", "float", "int8", "--verify-examples", "8", "--no-timing"
+    )
     _kill_when(argv, (run / "export").is_dir, delay=random.uniform(0.0, 2.0))
     from ai_edge_litert.interpreter import Interpreter
 

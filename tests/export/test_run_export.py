@@ -101,7 +101,16 @@ def test_float_export_of_intent_slot_run_matches_keras(finished_run, tmp_path):
 def test_unmeetable_agreement_exits_2_with_one_line(finished_classification_run, tmp_path, capsys):
     run_dir, _, _ = finished_classification_run
     output = tmp_path / "strict.tflite"
-    argv = ["export", str(run_dir), "--mode", "int8", "--output", str(output), *SMALL]
+    argv = [
+        "export",
+        str(run_dir),
+        "--mode",
+        "int8",
+        "--output",
+        str(output),
+        "--no-timing",
+        *SMALL,
+    ]
     code = main([*argv, "--min-agreement", "1.5"])
     err = capsys.readouterr().err
     assert code == 2
@@ -154,7 +163,17 @@ def test_cli_strings_in_export_of_an_intent_slot_run(finished_run, tmp_path, cap
     run_dir, _ = finished_run
     output = tmp_path / "int8_text.tflite"
     code = main(
-        ["export", str(run_dir), "--mode", "int8", "--strings-in", "--output", str(output), *SMALL]
+        [
+            "export",
+            str(run_dir),
+            "--mode",
+            "int8",
+            "--strings-in",
+            "--output",
+            str(output),
+            "--no-timing",
+        ]
+        + SMALL
     )
     assert code == 0, capsys.readouterr().err
     report = json.loads(output.with_suffix(".json").read_text())
@@ -180,7 +199,17 @@ def test_cli_strings_in_export_of_an_intent_slot_run(finished_run, tmp_path, cap
 
 def test_cli_bucketed_strings_in_export(finished_run, capsys):
     run_dir, _ = finished_run
-    argv = ["export", str(run_dir), "--mode", "float", "--strings-in", "--buckets", "16", *SMALL]
+    argv = [
+        "export",
+        str(run_dir),
+        "--mode",
+        "float",
+        "--strings-in",
+        "--buckets",
+        "16",
+        "--no-timing",
+    ]
+    argv += SMALL
     assert main(argv) == 0, capsys.readouterr().err
     output = run_dir / "export" / "float_text_buckets.tflite"
     report = json.loads(output.with_suffix(".json").read_text())
