@@ -138,26 +138,20 @@ def time_export(tflite_path, runtime, strings_in, runs=TIMING_RUNS, sentences=TI
     from tfcompress.latency.host_timing import measure_latency
     from tfcompress.latency.sentence_timer import time_sentences
 
-    sample = runtime.eval.subset(sentences, seed=runtime.seed)
-    feeds = eval_sentence_feeds(runtime, sample)["strings" if strings_in else "ids"]
+    feeds = sentence_feeds(runtime, runtime.eval.subset(sentences, seed=runtime.seed), strings_in)
     return {
         "latency": measure_latency(tflite_path, threads=(1,), runs=runs),
         "sentence_latency": time_sentences(tflite_path, feeds, rounds=3),
     }
 
 
-def eval_sentence_feeds(runtime, data=None) -> dict:
-    """`data`'s (default: the eval split's) sentences as strings-in feeds and as ids-in feeds
-    (the run's tokenizer)."""
+def sentence_feeds(runtime, data, strings_in) -> list[dict]:
+    """`data`'s sentences one by one, as a strings-in model takes them or as the run's
+    tokenizer's ids."""
     from tfcompress.latency.sentence_timer import id_feeds, text_feeds
 
-    texts, pairs = split_texts(
-        task_texts(runtime.eval if data is None else data), runtime.sentence_pairs
-    )
-    return {
-        "strings": text_feeds(texts, pairs),
-        "ids": id_feeds(runtime.tokenizer, texts, pairs),
-    }
+    texts, pairs = split_texts(task_texts(data), runtime.sentence_pairs)
+    return text_feeds(texts, pairs) if strings_in else id_feeds(runtime.tokenizer, texts, pairs)
 
 
 def text_model_metrics(content: bytes, runtime) -> dict:
