@@ -18,6 +18,7 @@ from tfcompress.export.text_model import (
     TextModelParityError,
     build_tokenizer_module,
     encode_for_tflite,
+    encode_one_text,
     export_text_model,
     load_text_interpreter,
     round_robin_lengths,
@@ -151,6 +152,17 @@ def test_builtin_packing_matches_python_tokenizer(sequence_length):
         got = encode_for_tflite(tokenizer, tf.constant(ODD_TEXTS), pairs)
         for name in want:
             np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+
+
+@pytest.mark.parametrize("sequence_length", [3, 4, 7, SEQ])
+def test_one_text_packing_matches_python_tokenizer(sequence_length):
+    tokenizer = WordPieceTokenizer(VOCAB, sequence_length=sequence_length)
+    for text, pair in zip(ODD_TEXTS, PAIR_TEXTS):
+        for text_pair in (None, tf.constant([pair])):
+            want = tokenizer(tf.constant([text]), text_pair)
+            got = encode_one_text(tokenizer, tf.constant([text]), text_pair)
+            for name in want:
+                np.testing.assert_array_equal(got[name], want[name], err_msg=f"{name}: {text!r}")
 
 
 def test_float_text_model_matches_python_tokenizer_on_odd_inputs(float_export):
