@@ -5,7 +5,8 @@ For one finished run (its model, tokenizer and eval split), one process builds:
   ours MODE fixed S        strings-in export (`--modes`) at the recipe's sequence length S
   ours MODE fixed 128      the same at 128 tokens (when S < 128; the position table grown to
                            128 rows with zeros: identical outputs on sentences that fit S)
-  ours MODE buckets        strings-in, length-bucketed (`--buckets` below S, then S)
+  ours MODE buckets        strings-in, length-bucketed (`--buckets` below S, then S; `auto`:
+                           the lengths `export --buckets auto` fits to the calibration set)
   ours MODE split buckets  the same with the tokenizer as its own signature (`tokenize`, then
                            the encoder's: `export --split-tokenizer`), both run per sentence
   edge-quantizer RECIPE    ai-edge-quantizer's recipe applied to `ours float buckets`
@@ -75,6 +76,14 @@ def main(argv=None):
     model = run.load_model()
     texts, pairs = eval_texts(runtime)
     chosen = spread(len(texts), args.sentences)
+    args.bucket_fit = None
+    if args.buckets == ["auto"]:
+        from tfcompress.export.run_export import fit_buckets
+
+        examples = runtime.train.subset(args.calibration_examples, seed=0)
+        args.buckets, args.bucket_fit = fit_buckets(runtime, examples)
+    else:
+        args.buckets = [int(length) for length in args.buckets]
     rows, failures = build_rows(model, runtime, args)
     for row in rows.values():
         row.timer = SentenceTimer(row.content, feeds(row, runtime, texts, pairs, chosen))
@@ -91,7 +100,12 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", help="a finished finetune/distill/quantize run")
     parser.add_argument("--modes", nargs="+", default=["float", "int8"])
-    parser.add_argument("--buckets", type=int, nargs="+", default=[16, 32, 64])
+    parser.add_argument(
+        "--buckets",
+        nargs="+",
+        default=["16", "32", "64"],
+        help="bucket lengths below the recipe's, or `auto` (fitted to the calibration examples)",
+    )
     parser.add_argument("--sentences", type=int, default=300, help="eval sentences timed")
     parser.add_argument("--rounds", type=int, default=5, help="times each sentence is run")
     parser.add_argument("--calibration-examples", type=int, default=512)
@@ -306,7 +320,8 @@ def summarize(rows, metrics, failures, args, runtime, chosen):
         "run_dir": str(args.run_dir),
         "task": runtime.task,
         "sequence_length": runtime.tokenizer.sequence_length,
-        "buckets": args.buckets,
+        "buckets": list(args.buckets),
+        "bucket_fit": args.bucket_fit,
         "sentences_timed": len(chosen),
         "eval_examples": len(runtime.eval),
         "rounds": args.rounds,

@@ -301,11 +301,16 @@ def cmd_preset(args):
 
 
 def _buckets(values):
-    """--buckets: None when absent, the default lengths when given without values."""
+    """--buckets: None when absent, the default lengths when given without values, "auto"."""
     from tfcompress.export.length_buckets import DEFAULT_BUCKETS
+    from tfcompress.export.run_export import AUTO_BUCKETS
 
     if values is None:
         return None
+    if AUTO_BUCKETS in values:
+        if len(values) > 1:
+            raise ConfigError(f"--buckets {AUTO_BUCKETS} fits the lengths itself: give no others")
+        return AUTO_BUCKETS
     return tuple(values) or DEFAULT_BUCKETS
 
 
@@ -400,6 +405,8 @@ def _range_quantile(text):
 
 
 def _bucket_length(text):
+    if text == "auto":
+        return text
     try:
         value = int(text)
     except ValueError:
@@ -527,7 +534,8 @@ def build_parser():
         nargs="*",
         type=_bucket_length,
         metavar="LENGTH",
-        help="also hold these shorter sequence lengths (none given: 16 32 64); each input runs "
+        help="also hold these shorter sequence lengths (none given: 16 32 64; auto: the three "
+        "that minimize the mean padded length of the calibration examples); each input runs "
         "at the shortest that fits: MODE[_text]_buckets.tflite",
     )
     export.add_argument(

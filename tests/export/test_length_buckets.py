@@ -1,5 +1,7 @@
 """Length-bucketed exports: one .tflite, each input run at the shortest length that fits it."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -13,7 +15,7 @@ from tests.export.test_text_model import (
     tiny_config,
 )
 from tfcompress.errors import ConfigError
-from tfcompress.export.length_buckets import at_length, bucket_lengths
+from tfcompress.export.length_buckets import at_length, bucket_lengths, fitted_buckets
 from tfcompress.export.text_model import export_text_model, load_text_interpreter, run_text_model
 from tfcompress.export.tflite_export import export_tflite
 from tfcompress.export.tflite_model_runner import TFLiteModelRunner
@@ -28,6 +30,35 @@ def test_bucket_lengths_end_at_the_sequence_length():
     assert bucket_lengths(16, ()) == (16,)
     with pytest.raises(ConfigError, match="at least 2"):
         bucket_lengths(16, (1, 8))
+
+
+def mean_padded_length(lengths, buckets, sequence_length):
+    edges = np.array(sorted(buckets) + [sequence_length])
+    return edges[np.searchsorted(edges, np.minimum(lengths, sequence_length))].mean()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_fitted_buckets_are_the_best_of_every_choice(seed):
+    rng = np.random.default_rng(seed)
+    lengths = rng.poisson(rng.uniform(4, 20), size=200) + 2  # some past the sequence length
+    candidates = range(4, 32, 4)
+    best = min(
+        mean_padded_length(lengths, chosen, 32)
+        for count in range(4)
+        for chosen in itertools.combinations(candidates, count)
+    )
+    fitted = fitted_buckets(lengths, 32, count=3)
+    assert len(fitted) <= 3 and all(length % 4 == 0 and length < 32 for length in fitted)
+    assert mean_padded_length(lengths, list(fitted), 32) == pytest.approx(best)
+
+
+def test_fitted_buckets_on_hand_made_lengths():
+    assert fitted_buckets([11] * 50 + [17] * 10 + [25], 48) == (12, 20, 28)
+    assert fitted_buckets([3, 7, 11, 15], 48, count=2) == (8, 16)
+    assert fitted_buckets([5] * 10, 48) == (8,)  # more buckets would not shorten anything
+    assert fitted_buckets([48, 60], 48) == ()
+    with pytest.raises(ConfigError, match="at least one input length"):
+        fitted_buckets([], 48)
 
 
 def test_at_length_needs_a_task_model():

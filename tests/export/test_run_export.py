@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from tfcompress.cli import main
@@ -223,6 +224,34 @@ def test_cli_bucketed_strings_in_export(finished_run, capsys):
         assert report["accuracy"][name] == pytest.approx(value, abs=1 / 32), name
     out = capsys.readouterr().out
     assert all(f"length {length} bucket" in out for length in by_bucket)
+
+
+def test_cli_fits_bucket_lengths_to_the_calibration_examples(finished_run, capsys):
+    from tfcompress.export.length_buckets import fitted_buckets
+    from tfcompress.tasks import FinishedRun
+
+    run_dir, _ = finished_run
+    argv = ["export", str(run_dir), "--mode", "float", "--buckets", "auto", "--no-timing"]
+    assert main([*argv, *SMALL]) == 0, capsys.readouterr().err
+    report = json.loads((run_dir / "export" / "float_buckets.json").read_text())
+    fit = report["bucket_fit"]
+    runtime = FinishedRun.read(run_dir).task_runtime()
+    calibration = runtime.train.subset(16, seed=runtime.seed)
+    lengths = np.concatenate(
+        [b["padding_mask"].numpy().sum(1) for b in runtime.inputs(calibration)]
+    )
+    assert fit["examples"] == 16 and fit["mean_tokens"] == pytest.approx(lengths.mean())
+    assert tuple(fit["lengths"]) == fitted_buckets(lengths, report["sequence_length"])
+    assert report["buckets"] == fit["lengths"] + [report["sequence_length"]]
+    assert fit["mean_padded_length"] < report["sequence_length"]
+    assert report["parity"]["passed"] is True
+
+
+def test_cli_auto_buckets_take_no_lengths_beside(finished_run, capsys):
+    run_dir, _ = finished_run
+    assert main(["export", str(run_dir), "--buckets", "auto", "16"]) == 2
+    err = capsys.readouterr().err
+    assert "--buckets auto fits the lengths itself" in err and "Traceback" not in err
 
 
 def test_cli_rejects_a_bucket_length_below_two(finished_run, capsys):

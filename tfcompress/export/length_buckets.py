@@ -47,6 +47,46 @@ def bucket_lengths(sequence_length: int, buckets=DEFAULT_BUCKETS) -> tuple[int, 
     )
 
 
+def fitted_buckets(lengths, sequence_length: int, count: int = 3, step: int = 4) -> tuple:
+    """The `count` bucket lengths (multiples of `step`, below `sequence_length`) that minimize
+    the mean length the given inputs run at, each at the shortest bucket that fits it.
+
+    An encoder's time at short lengths is close to a + b·length, so this is the expected
+    latency's minimizer too. Exact, by dynamic programming over the candidate lengths; fewer
+    than `count` come back when more would not shorten the mean. `lengths`: real tokens per
+    input ([CLS] and [SEP]s included), e.g. of the training texts (`WordPieceTokenizer.
+    packed_lengths`).
+    """
+    lengths = np.minimum(np.asarray(lengths, dtype=np.int64), sequence_length)
+    if lengths.size == 0:
+        raise ConfigError("fitting bucket lengths needs at least one input length")
+    candidates = [c for c in range(step, sequence_length, step)]
+    edges = [0] + candidates + [sequence_length]
+    below = np.searchsorted(np.sort(lengths), edges, side="right")  # inputs <= each edge
+
+    def padded(low, high):  # inputs longer than edges[low] and up to edges[high], run at high
+        return (below[high] - below[low]) * edges[high]
+
+    last = len(edges) - 1
+    # best[k][i]: (least total length of the inputs up to edges[i], buckets) with k buckets,
+    # the longest at edges[i]. Ties go to fewer buckets.
+    best = [{0: (0, ())}]
+    for k in range(1, count + 1):
+        best.append({})
+        for i in range(k, last):
+            best[k][i] = min(
+                (cost + padded(j, i), chosen + (edges[i],))
+                for j, (cost, chosen) in best[k - 1].items()
+                if j < i
+            )
+    finished = [
+        (cost + padded(i, last), len(chosen), chosen)
+        for table in best
+        for i, (cost, chosen) in table.items()
+    ]
+    return min(finished)[2]
+
+
 def at_length(model, sequence_length: int):
     """The task model with static inputs of `sequence_length`: the same layers and weights."""
     from tfcompress.models.task_models import TaskModel

@@ -2,9 +2,12 @@
 
 from pathlib import Path
 
+import numpy as np
+
 from tfcompress.atomic_write import write_json_atomic
 from tfcompress.errors import ConfigError
 from tfcompress.export import CALIBRATED_MODES, DEFAULT_RANGE_QUANTILE
+from tfcompress.export.length_buckets import fitted_buckets
 from tfcompress.export.replayed_outputs import ReplayedOutputs
 from tfcompress.export.text_model import (
     export_text_model,
@@ -46,7 +49,9 @@ def export_run(
     strings-in model instead (tokenizer in the graph, `<mode>_text.tflite`), calibrated and
     verified on the same examples as texts (parity covers per-token outputs on real tokens).
     `buckets`: shorter sequence lengths the export holds beside the run's, each input run at
-    the shortest that fits (`<mode>[_text]_buckets.tflite`; see `export.length_buckets`).
+    the shortest that fits (`<mode>[_text]_buckets.tflite`; see `export.length_buckets`);
+    `"auto"`: the three lengths that minimize the calibration examples' mean padded length
+    (`fitted_buckets`; the report's `bucket_fit` says how they came out).
     `split_tokenizer` (strings in): the tokenizer as its own signature, run before the
     encoder's (`<mode>_text_split[_buckets].tflite`; see `text_model.split_tokenizer`).
     `timing`: time the written model on this host (1 thread; see `time_export`) into the
@@ -73,6 +78,9 @@ def export_run(
         runtime.eval.subset(verify_examples or len(runtime.eval), seed=runtime.seed)
     )
     model = run.load_model()
+    fit = None
+    if buckets == AUTO_BUCKETS:
+        buckets, fit = fit_buckets(runtime, calibration)
     options = dict(
         min_agreement=min_agreement,
         max_abs_diff=max_abs_diff,
@@ -110,6 +118,8 @@ def export_run(
         )
         on_stage(f"{name}: task metrics on {len(verification.eval)} eval examples")
         report["accuracy"] = verification.evaluate(TFLiteModelRunner(output.read_bytes()))
+    if fit is not None:
+        report["bucket_fit"] = fit
     report["keras_accuracy"] = verification.evaluate(model)
     report["accuracy_examples"] = len(verification.eval)
     report["accuracy_unseen_labels"] = unseen_summary(
@@ -124,6 +134,27 @@ def export_run(
         report.update(time_export(output, runtime, strings_in))
     write_json_atomic(report_path(output), report)
     return report
+
+
+AUTO_BUCKETS = "auto"
+
+
+def fit_buckets(runtime, examples) -> tuple[tuple, dict]:
+    """(bucket lengths, a record of the fit) from the token lengths of `examples`."""
+    lengths = np.concatenate(
+        [np.asarray(batch["padding_mask"]).sum(axis=1) for batch in runtime.inputs(examples)]
+    )
+    full = runtime.tokenizer.sequence_length
+    buckets = fitted_buckets(lengths, full)
+    at = np.array(buckets + (full,))[np.searchsorted(buckets + (full,), lengths)]
+    fit = {
+        "examples": int(lengths.size),
+        "lengths": list(buckets),
+        "mean_tokens": float(lengths.mean()),
+        "mean_padded_length": float(at.mean()),
+        "sequence_length": full,
+    }
+    return buckets, fit
 
 
 TIMING_RUNS = 100
