@@ -54,3 +54,20 @@ def test_id_feeds_are_the_tokenizers_batch_one_ids():
     for name, value in want.items():
         np.testing.assert_array_equal(feeds[1][name], value)
         assert feeds[1][name].shape == (1, SEQ)
+
+
+def test_front_time_covers_the_split_tokenizer_and_not_the_encoder():
+    tokenizer = WordPieceTokenizer(VOCAB, sequence_length=SEQ)
+    model = build_classifier(Encoder(tiny_config()), 3, sequence_length=SEQ)
+    split = SentenceTimer(
+        convert_text_model(model, tokenizer, "float", split=True), text_feeds(TEXTS)
+    )
+    joined = SentenceTimer(convert_text_model(model, tokenizer, "float"), text_feeds(TEXTS))
+    for timer in (split, joined):
+        for _ in range(5):
+            timer.round()
+        front, total = timer.sentence_ms(front=True), timer.sentence_ms()
+        assert np.all(front > 0) and np.all(front < total)
+    # The split model's front runs `tokenize` and copies its ids; the joined one only sets the
+    # strings, its tokenizer runs inside the one invoke.
+    assert np.median(split.sentence_ms(front=True)) > 2 * np.median(joined.sentence_ms(front=True))

@@ -31,36 +31,44 @@ class SentenceTimer:
         self._steps = [_Step(self.interpreter, key) for key in _signature_chain(self.interpreter)]
         first = self._steps[0]
         self._feeds = [{first.inputs[name]: value for name, value in f.items()} for f in feeds]
-        self._times = [[] for _ in self._feeds]
+        self._clear()
         self.round()  # allocation, delegate set-up and caches happen here, untimed
+        self._clear()
+
+    def _clear(self):
         self._times = [[] for _ in self._feeds]
+        self._front_times = [[] for _ in self._feeds]
 
     def round(self):
         """Run every sentence once, timing each."""
-        first, rest = self._steps[0], self._steps[1:]
-        for times, feed in zip(self._times, self._feeds):
+        first, last = self._steps[0], self._steps[-1]
+        for times, front_times, feed in zip(self._times, self._front_times, self._feeds):
             start = time.perf_counter()
             for index, value in feed.items():
                 first.set(index, value)
-            first.invoke()
-            for before, step in zip(self._steps, rest):  # a split model: ids into the encoder
+            for before, step in zip(self._steps, self._steps[1:]):  # split: tokenize, copy ids
+                before.invoke()
                 for name, index in step.inputs.items():
                     step.set(index, before.get(before.outputs[name]))
-                step.invoke()
-            last = self._steps[-1]
+            front = time.perf_counter()
+            last.invoke()
             for index in last.outputs.values():
                 last.get(index)
             times.append(time.perf_counter() - start)
+            front_times.append(front - start)
 
     @property
     def rounds(self) -> int:
         return len(self._times[0]) if self._times else 0
 
-    def sentence_ms(self) -> np.ndarray:
-        """Each sentence's median time over the rounds so far, in ms."""
+    def sentence_ms(self, front: bool = False) -> np.ndarray:
+        """Each sentence's median time over the rounds so far, in ms. `front`: only the part
+        before the last signature's `invoke` (inputs set; a split model's `tokenize` run and
+        its ids copied), which two layouts of one encoder can be compared on directly."""
         if not self.rounds:
             raise ValueError("no round timed yet: call round() first")
-        return np.array([np.median(times) for times in self._times]) * 1e3
+        times = self._front_times if front else self._times
+        return np.array([np.median(t) for t in times]) * 1e3
 
     def summary(self) -> dict:
         """p50/p90/p99 over sentences, and how many sentences and rounds."""
