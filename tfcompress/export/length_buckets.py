@@ -60,8 +60,7 @@ def fitted_buckets(lengths, sequence_length: int, count: int = 3, step: int = 4)
     lengths = np.minimum(np.asarray(lengths, dtype=np.int64), sequence_length)
     if lengths.size == 0:
         raise ConfigError("fitting bucket lengths needs at least one input length")
-    candidates = [c for c in range(step, sequence_length, step)]
-    edges = [0] + candidates + [sequence_length]
+    edges = [0, *range(step, sequence_length, step), sequence_length]
     below = np.searchsorted(np.sort(lengths), edges, side="right")  # inputs <= each edge
 
     def padded(low, high):  # inputs longer than edges[low] and up to edges[high], run at high

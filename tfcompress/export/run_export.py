@@ -146,12 +146,13 @@ def fit_buckets(runtime, examples) -> tuple[tuple, dict]:
     )
     full = runtime.tokenizer.sequence_length
     buckets = fitted_buckets(lengths, full)
-    at = np.array(buckets + (full,))[np.searchsorted(buckets + (full,), lengths)]
+    edges = np.array(buckets + (full,))
+    padded = edges[np.searchsorted(edges, lengths)]
     fit = {
         "examples": int(lengths.size),
         "lengths": list(buckets),
         "mean_tokens": float(lengths.mean()),
-        "mean_padded_length": float(at.mean()),
+        "mean_padded_length": float(padded.mean()),
         "sequence_length": full,
     }
     return buckets, fit
