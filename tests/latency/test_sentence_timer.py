@@ -1,5 +1,7 @@
 """SentenceTimer: per-sentence times of a strings-in (or ids-in) .tflite on real inputs."""
 
+import time
+
 import numpy as np
 import pytest
 
@@ -71,3 +73,16 @@ def test_front_time_covers_the_split_tokenizer_and_not_the_encoder():
     # The split model's front runs `tokenize` and copies its ids; the joined one only sets the
     # strings, its tokenizer runs inside the one invoke.
     assert np.median(split.sentence_ms(front=True)) > 2 * np.median(joined.sentence_ms(front=True))
+
+
+def test_before_each_runs_before_every_sentence_and_is_not_timed(text_model):
+    calls = []
+
+    def slow_setup():
+        calls.append(1)
+        time.sleep(0.05)
+
+    timer = SentenceTimer(text_model, text_feeds(TEXTS))
+    timer.round(before_each=slow_setup)
+    assert len(calls) == len(TEXTS)
+    assert np.all(timer.sentence_ms() < 50)
