@@ -198,42 +198,15 @@ def test_cli_strings_in_export_of_an_intent_slot_run(finished_run, tmp_path, cap
     assert "intent_accuracy TFLite / Keras" in capsys.readouterr().out
 
 
-def test_cli_bucketed_strings_in_export(finished_run, capsys):
-    run_dir, _ = finished_run
-    argv = [
-        "export",
-        str(run_dir),
-        "--mode",
-        "float",
-        "--strings-in",
-        "--buckets",
-        "16",
-        "--no-timing",
-    ]
-    argv += SMALL
-    assert main(argv) == 0, capsys.readouterr().err
-    output = run_dir / "export" / "float_text_buckets.tflite"
-    report = json.loads(output.with_suffix(".json").read_text())
-    sequence_length = report["sequence_length"]
-    assert report["buckets"] == [16, sequence_length]
-    by_bucket = report["parity"]["by_bucket"]
-    assert sum(bucket["examples"] for bucket in by_bucket.values()) == 32
-    assert report["parity"]["passed"] is True
-    # Float computes the Keras function: the same task metrics, up to a near-tie flipping.
-    for name, value in report["keras_accuracy"].items():
-        assert report["accuracy"][name] == pytest.approx(value, abs=1 / 32), name
-    out = capsys.readouterr().out
-    assert all(f"length {length} bucket" in out for length in by_bucket)
-
-
-def test_cli_fits_bucket_lengths_to_the_calibration_examples(finished_run, capsys):
+def test_cli_bucketed_strings_in_export_fits_its_buckets(finished_run, capsys):
     from tfcompress.export.length_buckets import fitted_buckets
     from tfcompress.tasks import FinishedRun
 
     run_dir, _ = finished_run
-    argv = ["export", str(run_dir), "--mode", "float", "--buckets", "auto", "--no-timing"]
-    assert main([*argv, *SMALL]) == 0, capsys.readouterr().err
-    report = json.loads((run_dir / "export" / "float_buckets.json").read_text())
+    argv = ["export", str(run_dir), "--mode", "float", "--strings-in", "--buckets", "auto"]
+    assert main([*argv, "--no-timing", *SMALL]) == 0, capsys.readouterr().err
+    report = json.loads((run_dir / "export" / "float_text_buckets.json").read_text())
+    # The fitted lengths are those of the 16 calibration examples' token counts.
     fit = report["bucket_fit"]
     runtime = FinishedRun.read(run_dir).task_runtime()
     calibration = runtime.train.subset(16, seed=runtime.seed)
@@ -244,7 +217,14 @@ def test_cli_fits_bucket_lengths_to_the_calibration_examples(finished_run, capsy
     assert tuple(fit["lengths"]) == fitted_buckets(lengths, report["sequence_length"])
     assert report["buckets"] == fit["lengths"] + [report["sequence_length"]]
     assert fit["mean_padded_length"] < report["sequence_length"]
+    by_bucket = report["parity"]["by_bucket"]
+    assert sum(bucket["examples"] for bucket in by_bucket.values()) == 32
     assert report["parity"]["passed"] is True
+    # Float computes the Keras function: the same task metrics, up to a near-tie flipping.
+    for name, value in report["keras_accuracy"].items():
+        assert report["accuracy"][name] == pytest.approx(value, abs=1 / 32), name
+    out = capsys.readouterr().out
+    assert all(f"length {length} bucket" in out for length in by_bucket)
 
 
 def test_cli_auto_buckets_take_no_lengths_beside(finished_run, capsys):
