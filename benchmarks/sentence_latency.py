@@ -76,10 +76,10 @@ def main(argv=None):
     model = run.load_model()
     texts, pairs = eval_texts(runtime)
     chosen = spread(len(texts), args.sentences)
-    args.bucket_fit = None
-    if args.buckets == ["auto"]:
-        from tfcompress.export.run_export import fit_buckets
+    from tfcompress.export.run_export import AUTO_BUCKETS, fit_buckets
 
+    args.bucket_fit = None
+    if args.buckets == [AUTO_BUCKETS]:
         examples = runtime.train.subset(args.calibration_examples, seed=0)
         args.buckets, args.bucket_fit = fit_buckets(runtime, examples)
     else:

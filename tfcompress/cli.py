@@ -405,7 +405,9 @@ def _range_quantile(text):
 
 
 def _bucket_length(text):
-    if text == "auto":
+    from tfcompress.export.run_export import AUTO_BUCKETS
+
+    if text == AUTO_BUCKETS:
         return text
     try:
         value = int(text)
