@@ -176,3 +176,33 @@ def test_qat_export_holds_the_trained_codes_and_the_learned_steps(
     weight_bits, embedding_bits, _ = map(int, scheme.split("-"))
     float_bytes = model.count_params() * 4
     assert packed_size_bytes(model) < float_bytes * max(weight_bits, embedding_bits) / 32 + 40_000
+
+
+def test_a_qat_dense_computes_what_its_integer_kernel_computes():
+    """Code for code with the int8 FULLY_CONNECTED, inputs and outputs clipped at both ends
+    (int8 activations reach -128) and a bias off the s_in·s_w grid (the kernel adds it in
+    int32 on that grid) included."""
+    from tfcompress.layers import LsqQuantizer, QuantizedDense
+
+    rng = np.random.default_rng(0)
+    # Steps with no common multiple, as trained ones are: on commensurate grids the bias
+    # rounding could never move an output across a tie.
+    ids = keras.Input((16,), dtype="int32", name="token_ids")
+    table = keras.layers.Embedding(64, 32)  # float inputs for the dense, from int32 ids
+    dense = QuantizedDense(
+        48,
+        input_quantizer=LsqQuantizer(8, initial_step=0.0213),
+        kernel_quantizer=LsqQuantizer(8, kind="weight", initial_step=0.0187),
+        output_quantizer=LsqQuantizer(8, initial_step=0.0101),
+    )
+    model = keras.Model(ids, dense(table(ids)))
+    table.embeddings.assign(rng.normal(scale=1.5, size=(64, 32)))
+    dense.kernel.assign(rng.normal(scale=0.1, size=(32, 48)))
+    dense.bias.assign(rng.normal(scale=0.5, size=48))
+    inputs = [{"token_ids": rng.integers(0, 64, (1, 16)).astype("int32")} for _ in range(8)]
+    runner = TFLiteModelRunner(convert(model, "qat", representative_inputs=inputs))
+    step = float(dense.output_quantizer_weights["step"].numpy())
+    keras_codes = np.round(np.concatenate([model(b["token_ids"]) for b in inputs]) / step)
+    tflite_codes = np.round(np.concatenate([runner(b) for b in inputs]) / step)
+    assert keras_codes.min() == -128 and keras_codes.max() == 127
+    np.testing.assert_array_equal(tflite_codes, keras_codes)

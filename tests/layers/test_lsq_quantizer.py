@@ -33,10 +33,14 @@ def _quantize_with_gradients(quantizer, values, step):
     return y.numpy(), dx.numpy(), ds.numpy()
 
 
-def test_signed_forward_rounds_and_clips_on_the_narrow_grid():
-    q = LsqQuantizer(bits=4, kind="activation")
-    assert q.levels == (7, 7)
-    y, _, _ = _quantize_with_gradients(q, [0.04, 0.16, -0.33, 1.0, -2.0], 0.1)
+def test_signed_activations_use_the_full_range_and_weights_the_narrow_one():
+    # TFLite's int8 activations hold [-128, 127], its int8 weight kernels [-127, 127].
+    activation, weight = LsqQuantizer(bits=4), LsqQuantizer(bits=4, kind="weight")
+    assert activation.levels == (8, 7) and weight.levels == (7, 7)
+    values = [0.04, 0.16, -0.33, 1.0, -2.0]
+    y, _, _ = _quantize_with_gradients(activation, values, 0.1)
+    np.testing.assert_allclose(y, [0.0, 0.2, -0.3, 0.7, -0.8], atol=1e-6)
+    y, _, _ = _quantize_with_gradients(weight, values, 0.1)
     np.testing.assert_allclose(y, [0.0, 0.2, -0.3, 0.7, -0.7], atol=1e-6)
 
 
@@ -48,26 +52,27 @@ def test_unsigned_forward_uses_zero_to_two_to_the_bits_minus_one():
     np.testing.assert_allclose(y, [0.0, 1.0, 2.0, 3.0])
 
 
-# Inside (two values), on both edges (±Qp·s) and outside: 2-bit signed, Qn = Qp = 1, s = 0.5.
-_EDGE_CASES = [0.2, -0.3, 0.5, -0.5, 0.9, -2.0]
+# 2 bits, s = 0.5: x/s = 0.4, -0.6 (inside), 1, -2, 1.8, -4. Activations (Qn = 2, Qp = 1):
+# 1 and -2 are the two edges, 1.8 and -4 outside. Weights (Qn = Qp = 1): -2 is outside too.
+_EDGE_CASES = [0.2, -0.3, 0.5, -1.0, 0.9, -2.0]
 
 
 def test_activation_gradients_inside_on_the_edges_and_outside():
     y, dx, ds = _quantize_with_gradients(LsqQuantizer(bits=2), _EDGE_CASES, 0.5)
-    np.testing.assert_allclose(y, [0.0, -0.5, 0.5, -0.5, 0.5, -0.5])
+    np.testing.assert_allclose(y, [0.0, -0.5, 0.5, -1.0, 0.5, -1.0])
     # Straight-through inside the range (the edges included), zero outside it.
     np.testing.assert_allclose(dx, [1, 1, 1, 1, 0, 0])
     # LSQ: d x̂/ds = round(x/s) - x/s inside, -Qn below, Qp above; times g = 1/√(N·Qp).
-    v = np.asarray(_EDGE_CASES) / 0.5
-    per_value = [np.round(v[0]) - v[0], np.round(v[1]) - v[1], 0.0, 0.0, 1.0, -1.0]
+    per_value = [-0.4, -0.4, 0.0, 0.0, 1.0, -2.0]
     np.testing.assert_allclose(ds, sum(per_value) / math.sqrt(6 * 1), rtol=1e-5)
 
 
 def test_weight_gradient_passes_through_everywhere_and_the_step_gradient_is_lsq():
-    _, dx, ds = _quantize_with_gradients(LsqQuantizer(bits=2, kind="weight"), _EDGE_CASES, 0.5)
+    y, dx, ds = _quantize_with_gradients(LsqQuantizer(bits=2, kind="weight"), _EDGE_CASES, 0.5)
+    np.testing.assert_allclose(y, [0.0, -0.5, 0.5, -0.5, 0.5, -0.5])
     np.testing.assert_allclose(dx, np.ones(6))
-    _, _, ds_activation = _quantize_with_gradients(LsqQuantizer(bits=2), _EDGE_CASES, 0.5)
-    np.testing.assert_allclose(ds, ds_activation, rtol=1e-6)
+    per_value = [-0.4, -0.4, 0.0, -1.0, 1.0, -1.0]
+    np.testing.assert_allclose(ds, sum(per_value) / math.sqrt(6 * 1), rtol=1e-5)
 
 
 def test_step_gradient_scale_shrinks_with_the_square_root_of_the_element_count():
@@ -88,9 +93,12 @@ def test_per_channel_steps_quantize_each_output_channel_on_its_own_grid():
     np.testing.assert_allclose(q(kernel, False, weights), [[0.1, 1.0], [-0.3, -3.0]], atol=1e-6)
 
 
-@pytest.mark.parametrize("bits, signed", [(2, True), (4, True), (8, True), (8, False)])
-def test_inference_fake_quant_is_the_training_grid(bits, signed):
-    q = LsqQuantizer(bits=bits, signed=signed)
+@pytest.mark.parametrize(
+    "bits, signed, kind",
+    [(2, True, "activation"), (4, True, "weight"), (8, True, "activation"), (8, False, "activation")],
+)
+def test_inference_fake_quant_is_the_training_grid(bits, signed, kind):
+    q = LsqQuantizer(bits=bits, signed=signed, kind=kind)
     x = np.random.default_rng(bits).normal(scale=2.0, size=(64, 16)).astype("float32")
     weights = _slot(q, x.shape, 0.037)
     np.testing.assert_allclose(q(x, False, weights), q(x, True, weights), atol=1e-6)

@@ -122,6 +122,8 @@ def export_run(
         report["bucket_fit"] = fit
     report["keras_accuracy"] = verification.evaluate(model)
     report["accuracy_examples"] = len(verification.eval)
+    if mode in CALIBRATED_MODES:
+        report["calibration_examples"] = len(calibration)
     report["accuracy_unseen_labels"] = unseen_summary(
         verification.unseen, runtime.data_config.unseen_labels
     )

@@ -54,6 +54,11 @@ class FakeQuantizer:
     def __call__(self, x, training, weights):
         return x
 
+    def grid_step(self, weights):
+        """The spacing of the grid `__call__` rounds to at inference (a scalar, or one per
+        channel), or `None` where there is no fixed grid (the identity)."""
+        return None
+
     def get_config(self):
         return {}
 
@@ -79,12 +84,13 @@ class FakeQuantizer:
         return f"{type(self).__name__}({args})"
 
 
-def grid_levels(bits, signed):
-    """(Qn, Qp) of a `bits`-wide grid: narrow symmetric 2^(bits-1) - 1 each way (TFLite's
-    int8 weight range) when signed, else [0, 2^bits - 1]."""
+def grid_levels(bits, signed, narrow=True):
+    """(Qn, Qp) of a `bits`-wide grid: when signed, narrow symmetric 2^(bits-1) - 1 each way
+    (TFLite's int8 weight range) or, with `narrow=False`, one more level below zero (the
+    [-128, 127] of TFLite's int8 activations); else [0, 2^bits - 1]."""
     if signed:
         q = 2 ** (bits - 1) - 1
-        return q, q
+        return q + (not narrow), q
     return 0, 2**bits - 1
 
 

@@ -34,8 +34,10 @@ def recording_inputs():
 class LsqQuantizer(FakeQuantizer):
     """x̂ = round(clip(x / s, -Qn, Qp)) · s with a learned step s.
 
-    Signed tensors use the narrow range Qn = Qp = 2^(bits-1) - 1 (TFLite's int8 weight
-    grid); unsigned ones [0, 2^bits - 1]. The step is a trainable variable built on the
+    Signed weights use the narrow range Qn = Qp = 2^(bits-1) - 1 (TFLite's int8 weight
+    grid), signed activations the full range Qn = 2^(bits-1), Qp = 2^(bits-1) - 1 (TFLite's
+    int8 activation tensors hold [-128, 127]: on a narrow grid every value clipped at -127
+    in Keras reads -128 in the export); unsigned tensors [0, 2^bits - 1]. The step is a trainable variable built on the
     layer that owns the slot, named `<slot>_weight_step` or `<slot>_activation_step` so a
     trainer can give each kind its own learning rate; the grid uses |s|.
 
@@ -53,7 +55,7 @@ class LsqQuantizer(FakeQuantizer):
         bits: int in [2, 8], the grid's bit width. Defaults to `8`.
         kind: `"weight"` or `"activation"`: which gradient the input gets and how the
             step is named. Defaults to `"activation"`.
-        signed: bool, whether the grid is symmetric around 0 (narrow range) or [0, Qp].
+        signed: bool, whether the grid spans both signs (see above) or is [0, Qp].
             Defaults to `True`.
         per_channel: bool, one step per output channel (the last axis) instead of one per
             tensor; for weights only. Defaults to `False`.
@@ -88,7 +90,7 @@ class LsqQuantizer(FakeQuantizer):
     @property
     def levels(self):
         """(Qn, Qp): how many steps below and above zero the grid has."""
-        return grid_levels(self.bits, self.signed)
+        return grid_levels(self.bits, self.signed, narrow=self.kind == "weight")
 
     def unsigned(self):
         return LsqQuantizer.from_config({**self.get_config(), "signed": False})
@@ -115,6 +117,9 @@ class LsqQuantizer(FakeQuantizer):
             frozen = ops.stop_gradient(x)
             return self._quantize(frozen, step) + (x - frozen)
         return self._quantize(x, step)
+
+    def grid_step(self, weights):
+        return _positive(weights["step"])
 
     def _quantize(self, x, step):
         qn, qp = self.levels
@@ -143,9 +148,9 @@ class LsqQuantizer(FakeQuantizer):
             # clipped to it: TFLite then stores int8 codes in [-Qn, Qp] with scale s, which
             # its int8 kernels run (a b-bit FakeQuant would ask for i4-typed tensors).
             x = tf.clip_by_value(x, -qn * s, qp * s)
-            qn, qp = (127, 127) if self.signed else (0, 255)
+            qn, qp = grid_levels(8, self.signed, narrow=self.kind == "weight")
         quantized = tf.quantization.fake_quant_with_min_max_vars(
-            x, -qn * s, qp * s, num_bits=8, narrow_range=self.signed
+            x, -qn * s, qp * s, num_bits=8, narrow_range=self.signed and qn == qp
         )
         return tf.cast(quantized, dtype)
 

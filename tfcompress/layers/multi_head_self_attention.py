@@ -167,9 +167,11 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         seq_len = ops.shape(inputs)[1]
         w = self.matmul_quantizer_weights
         inputs = self.input_quantizer(inputs, training, self.input_quantizer_weights)
-        query = self._split_heads(self.query_dense(inputs, training=training), seq_len)
-        key = self._split_heads(self.key_dense(inputs, training=training), seq_len)
-        value = self._split_heads(self.value_dense(inputs, training=training), seq_len)
+        step = self.input_quantizer.grid_step(self.input_quantizer_weights)
+        query, key, value = (
+            self._split_heads(dense(inputs, training=training, input_step=step), seq_len)
+            for dense in (self.query_dense, self.key_dense, self.value_dense)
+        )
         query = self.query_input_quantizer(query, training, w["query"])
         key = self.key_input_quantizer(key, training, w["key"])
         scores = ops.matmul(query, ops.transpose(key, (0, 1, 3, 2))) / math.sqrt(self.head_dim)

@@ -14,8 +14,11 @@ class QuantizedDense(keras.layers.Layer):
 
     With the default identity quantizers this is exactly a Dense layer. The
     kernel is stored (in, out), the layout TFLite's FULLY_CONNECTED expects
-    after transposition, and the bias is never quantized (KDLSQ keeps biases in
-    higher precision).
+    after transposition, and the bias trains in float (KDLSQ keeps biases in higher
+    precision). At inference, when the input and kernel quantizers have fixed grids
+    (steps s_in, s_w), the bias is rounded to multiples of s_in·s_w: an integer kernel adds
+    it to its int32 accumulator on that grid, and without the rounding the Keras model and
+    its export round outputs near a tie differently.
 
     Args:
         units: int, the output width.
@@ -106,14 +109,27 @@ class QuantizedDense(keras.layers.Layer):
             return getattr(owner, name)
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=None, input_step=None):
+        """`input_step`: the grid step of `inputs` when a caller quantized them (this
+        layer's own input quantizer then being the identity), for the bias grid."""
         x = self.input_quantizer(inputs, training, self.input_quantizer_weights)
         kernel = self.kernel_quantizer(self.kernel, training, self.kernel_quantizer_weights)
         y = _matmul_last_axis(x, kernel)
         if self.bias is not None:
-            y = y + self.bias
+            y = y + (self.bias if training else self._integer_bias(input_step))
         y = self.output_quantizer(y, training, self.output_quantizer_weights)
         return self._activation_fn(y)
+
+    def _integer_bias(self, input_step):
+        """The bias on the s_in·s_w grid of the int32 accumulator, when both steps exist."""
+        if input_step is None:
+            input_step = self.input_quantizer.grid_step(self.input_quantizer_weights)
+        kernel_step = self.kernel_quantizer.grid_step(self.kernel_quantizer_weights)
+        if input_step is None or kernel_step is None:
+            return self.bias
+        bias = ops.convert_to_tensor(self.bias)
+        grid = ops.cast(input_step * kernel_step, bias.dtype)
+        return ops.round(bias / grid) * grid
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
