@@ -95,7 +95,12 @@ def test_per_channel_steps_quantize_each_output_channel_on_its_own_grid():
 
 @pytest.mark.parametrize(
     "bits, signed, kind",
-    [(2, True, "activation"), (4, True, "weight"), (8, True, "activation"), (8, False, "activation")],
+    [
+        (2, True, "activation"),
+        (4, True, "weight"),
+        (8, True, "activation"),
+        (8, False, "activation"),
+    ],
 )
 def test_inference_fake_quant_is_the_training_grid(bits, signed, kind):
     q = LsqQuantizer(bits=bits, signed=signed, kind=kind)
