@@ -10,7 +10,7 @@
 set -euo pipefail
 out=runs/int8_accuracy
 mkdir -p "$out"
-row() {  # name, run dir, export flags...
+row() {  # name, run dir, export flags... (--mode int8 unless the flags name another)
   local name=$1 run=$2; shift 2
   [ -f "$out/$name.json" ] && return 0
   tfcompress export "$run" --mode int8 --verify-examples 0 --no-timing --min-agreement 0 \
@@ -30,6 +30,7 @@ for ds in "${datasets[@]}"; do
       row "${ds}_q0.9_128" "$run" --calibration-examples 128 --range-quantile 0.9
       row "${ds}_q0.9_512" "$run" --calibration-examples 512 --range-quantile 0.9
       [ "$ds" = mrpc ] && row "${ds}_default_1024" "$run" --calibration-examples 1024
+      [ "$ds" = sst2 ] && row "${ds}_float" "$run" --mode float
       ;;
     snips)
       run=runs/teacher_snips_minilm

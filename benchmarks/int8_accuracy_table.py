@@ -13,6 +13,8 @@ from pathlib import Path
 
 def setting(report):
     """The export flags of a row, as the table shows them."""
+    if report["mode"] != "int8":
+        return f"`--mode {report['mode']}`"
     calibration = report["calibration"]
     flags = []
     if not calibration["equalize"]:
@@ -37,7 +39,7 @@ def row(report):
         for k, v in report["accuracy"].items()
     )
     return (
-        f"| {setting(report)} | {report['calibration_examples']} | {agreement} | {flips} "
+        f"| {setting(report)} | {report.get('calibration_examples', '—')} | {agreement} | {flips} "
         f"| {accuracy} | {max_diff} |"
     )
 
