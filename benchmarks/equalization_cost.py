@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import tempfile
 from pathlib import Path
 
@@ -53,6 +52,7 @@ def main():
     parser.add_argument("--out", help="write the JSON record here")
     args = parser.parse_args()
 
+    from tfcompress.atomic_write import write_json_atomic
     from tfcompress.latency.provenance import describe_device, utc_now
 
     with tempfile.TemporaryDirectory(prefix="equalization_cost_") as tmp:
@@ -86,11 +86,9 @@ def main():
     medians = record["p50_ms_median"]
     record["equalized_over_not"] = medians["equalized"] / medians["not_equalized"]
     if args.out:
-        from tfcompress.atomic_write import write_json_atomic
-
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         write_json_atomic(args.out, record)
-    json.dump(record, sys.stdout, indent=2)
+    print(json.dumps(record, indent=2))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ Usage (repository root, after configs/teacher_sst2_minilm.yaml has run):
 
 import argparse
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -112,6 +113,8 @@ def main():
                 "teacher_share_of_live_step": round(teacher_share, 3),
                 "speedup_bound": round(1 / (1 - teacher_share), 2) if teacher_share < 1 else None,
                 "cache_build_s": round(build_seconds, 1),
+                # Rates are only comparable on quiet cores: a load near 0 before and after.
+                "load_average_at_end": [round(v, 2) for v in os.getloadavg()],
                 "rates": {k: [round(v, 1) for v in vs] for k, vs in rates.items()},
             },
             indent=2,
