@@ -37,9 +37,10 @@ class LsqQuantizer(FakeQuantizer):
     Signed weights use the narrow range Qn = Qp = 2^(bits-1) - 1 (TFLite's int8 weight
     grid), signed activations the full range Qn = 2^(bits-1), Qp = 2^(bits-1) - 1 (TFLite's
     int8 activation tensors hold [-128, 127]: on a narrow grid every value clipped at -127
-    in Keras reads -128 in the export); unsigned tensors [0, 2^bits - 1]. The step is a trainable variable built on the
-    layer that owns the slot, named `<slot>_weight_step` or `<slot>_activation_step` so a
-    trainer can give each kind its own learning rate; the grid uses |s|.
+    in Keras reads -128 in the export); unsigned tensors [0, 2^bits - 1]. The step is a
+    trainable variable built on the layer that owns the slot, named `<slot>_weight_step` or
+    `<slot>_activation_step` so a trainer can give each kind its own learning rate; the grid
+    uses |s|.
 
     Gradients (LSQ): the step's gradient is scaled by g = 1/√(N·Qp), N the number of
     elements the step covers (for activations: of the whole batch tensor, as common LSQ
