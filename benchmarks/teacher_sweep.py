@@ -89,7 +89,7 @@ def summary_table(results):
         cells = []
         for name in names:
             mean, error = mean_and_error([100 * m["eval"][name] for _, m in runs])
-            cells.append(f"{mean:.2f} ± {error:.2f}")
+            cells.append(f"{mean:.2f}" + (f" ± {error:.2f}" if len(runs) > 1 else " (one seed)"))
         wall = statistics.fmean(m["train"]["wall_time_s"] for _, m in runs)
         seeds = ",".join(str(seed) for seed, _ in sorted(runs, key=lambda r: r[0]))
         lines.append(
