@@ -86,7 +86,6 @@ def main():
     medians = record["p50_ms_median"]
     record["equalized_over_not"] = medians["equalized"] / medians["not_equalized"]
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         write_json_atomic(args.out, record)
     print(json.dumps(record, indent=2))
 

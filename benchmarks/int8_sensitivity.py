@@ -159,7 +159,6 @@ def main():
     if args.out:
         from tfcompress.atomic_write import write_json_atomic
 
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         write_json_atomic(args.out, record)
     json.dump(record, sys.stdout, indent=2)
 

@@ -17,7 +17,6 @@ import argparse
 import contextlib
 import json
 import os
-from pathlib import Path
 
 import numpy as np
 
@@ -111,7 +110,6 @@ def main():
         "keras_exact_integer_fc": agreement(exact, tflite, mask),
     }
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         write_json_atomic(args.out, record)
     print(json.dumps(record, indent=2))
 
