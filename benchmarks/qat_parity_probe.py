@@ -44,8 +44,7 @@ def exact_integer_accumulation():
         codes = quantized_dense._matmul_last_axis(
             ops.round(x / input_step), ops.round(kernel / kernel_step)
         )
-        grid = input_step * kernel_step
-        y = (codes + ops.round(self.bias / grid)) * grid
+        y = codes * (input_step * kernel_step) + self._integer_bias(input_step)
         return self._activation_fn(
             self.output_quantizer(y, training, self.output_quantizer_weights)
         )

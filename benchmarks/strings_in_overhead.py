@@ -16,8 +16,9 @@ XNNPACK delegate node holding the encoder. An IF does not isolate a subgraph fro
 marks its outputs dynamic when its branch holds any dynamic tensor. Two signatures do: the
 encoder's subgraph is invoked on its own, with static inputs. The differences to `ids in`
 are the strings-in overhead of each layout. `tokenizer only, caches evicted`: the tokenizer
-alone with 64 MB written before each call (its tables start outside the caches). For the split layout it is also measured inside
-each call (`split_front_overhead_us`): the time before the encoder's invoke, minus ids in's.
+alone with 64 MB written before each call (its tables start outside the caches). For the
+split layout it is also measured inside each call (`split_front_overhead_us`): the time
+before the encoder's invoke, minus ids in's.
 
     python benchmarks/strings_in_overhead.py runs/latency/snips_student_l3 --mode int8 \
         --out docs/runs/strings_in_overhead/snips_student_l3.json

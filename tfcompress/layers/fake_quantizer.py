@@ -90,7 +90,7 @@ def grid_levels(bits, signed, narrow=True):
     [-128, 127] of TFLite's int8 activations); else [0, 2^bits - 1]."""
     if signed:
         q = 2 ** (bits - 1) - 1
-        return q + (not narrow), q
+        return (q if narrow else q + 1), q
     return 0, 2**bits - 1
 
 

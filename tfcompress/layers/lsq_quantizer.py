@@ -91,7 +91,12 @@ class LsqQuantizer(FakeQuantizer):
     @property
     def levels(self):
         """(Qn, Qp): how many steps below and above zero the grid has."""
-        return grid_levels(self.bits, self.signed, narrow=self.kind == "weight")
+        return grid_levels(self.bits, self.signed, narrow=self._narrow)
+
+    @property
+    def _narrow(self):
+        """Signed weights stay on TFLite's narrow weight range; activations take [-128, 127]."""
+        return self.kind == "weight"
 
     def unsigned(self):
         return LsqQuantizer.from_config({**self.get_config(), "signed": False})
@@ -149,9 +154,9 @@ class LsqQuantizer(FakeQuantizer):
             # clipped to it: TFLite then stores int8 codes in [-Qn, Qp] with scale s, which
             # its int8 kernels run (a b-bit FakeQuant would ask for i4-typed tensors).
             x = tf.clip_by_value(x, -qn * s, qp * s)
-            qn, qp = grid_levels(8, self.signed, narrow=self.kind == "weight")
+            qn, qp = grid_levels(8, self.signed, narrow=self._narrow)
         quantized = tf.quantization.fake_quant_with_min_max_vars(
-            x, -qn * s, qp * s, num_bits=8, narrow_range=self.signed and qn == qp
+            x, -qn * s, qp * s, num_bits=8, narrow_range=self.signed and self._narrow
         )
         return tf.cast(quantized, dtype)
 
