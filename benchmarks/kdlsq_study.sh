@@ -4,18 +4,26 @@
 # every dev example verified) and keeps the run record; a finished run is skipped.
 # Usage, from the repository root (the teacher runs must exist, see configs/teacher_*.yaml):
 #   bash benchmarks/kdlsq_study.sh mrpc 8-8-8:lsq_kd_gt 2-2-8:lsq 2-2-8:lsq_kd_gt:constant
+# SOURCE=RUN quantizes another finished run of the dataset instead of the teacher (for example
+# an SPS student, SOURCE=runs/peakd/mrpc_sps2); its run names get the source's name.
 # Then: python benchmarks/kdlsq_table.py runs/kdlsq > runs/logs/kdlsq_table.md
 set -euo pipefail
 dataset=$1; shift
+source_args=()
+prefix=$dataset
+if [ -n "${SOURCE:-}" ]; then
+  source_args=(--set "source=${SOURCE}")
+  prefix="${dataset}_$(basename "$SOURCE" | sed "s/^${dataset}_//")"
+fi
 mkdir -p runs/logs
 for job in "$@"; do
   IFS=: read -r scheme method init <<< "$job"
   init=${init:-algorithm1}
-  name="${dataset}_${scheme}_${method}$([ "$init" = algorithm1 ] || echo "_$init")"
+  name="${prefix}_${scheme}_${method}$([ "$init" = algorithm1 ] || echo "_$init")"
   dir="runs/kdlsq/${name}"
   if [ ! -f "${dir}/metrics.json" ]; then
     tfcompress quantize --config "configs/kdlsq/${dataset}.yaml" --output-dir "$dir" \
-      --set "quantization.scheme=${scheme}" --set "method=${method}" \
+      "${source_args[@]}" --set "quantization.scheme=${scheme}" --set "method=${method}" \
       --set "quantization.init=${init}" > "runs/logs/kdlsq_${name}.log" 2>&1 \
       || { echo "FAILED: $name"; continue; }
   fi

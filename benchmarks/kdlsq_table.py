@@ -4,15 +4,20 @@ For each dataset: the float teacher, then every scheme × method row with the sc
 training (post-training LSQ at the initial steps) and after, and for each qat export its
 .tflite size, packed size, top-1 agreement with Keras on the whole dev set, its accuracy and
 its p50 latency (1 thread, LiteRT, median of `--runs`, all models timed in one process).
-Also writes `<root>/kdlsq_records.json` (the run records the table came from).
+Also writes `<root>/kdlsq_records.json` (the run records the table came from); with
+`--records DIR`, copies it and each run's record files (no weights) to DIR/<run>/.
 
-Usage: python benchmarks/kdlsq_table.py runs/kdlsq [--runs 50] > runs/logs/kdlsq_table.md
+Usage: python benchmarks/kdlsq_table.py runs/kdlsq [--runs 50] [--records docs/runs/kdlsq]
+    > runs/logs/kdlsq_table.md
 """
 
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
+
+RECORD_FILES = ("metrics.json", "config.yaml", "history.csv", "export/qat.json")
 
 METHOD_NAMES = {"lsq": "LSQ", "lsq_kd": "LSQ+KD", "lsq_kd_gt": "LSQ+KD+Lgt"}
 
@@ -38,6 +43,7 @@ def _row(run, runs):
         "init": q["init"],
         "eval_before_training": metrics["eval_before_training"],
         "eval": metrics["eval"],
+        "source": Path(metrics["source"]["run"]).name,
         "float_eval": metrics["source"]["eval"],
         "train_examples": train["examples"],
         "steps": train["steps_this_session"],
@@ -59,12 +65,12 @@ def _row(run, runs):
     return record
 
 
-def _markdown(dataset, records):
+def _markdown(group, records):
     first = records[0]
     lines = [
-        f"### {dataset}",
+        f"### {group}",
         "",
-        f"Float teacher: {_score(first['float_eval'])}.",
+        f"Float model ({first['source']}): {_score(first['float_eval'])}.",
         "",
         "| W-E-A | method | init | before training | after | TFLite (qat) | agreement | "
         ".tflite MB | packed MB | p50 ms | examples × steps | min |",
@@ -94,15 +100,29 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("root", type=Path)
     parser.add_argument("--runs", type=int, default=50, help="timed runs per model")
+    parser.add_argument("--records", type=Path, help="copy the run records here")
     args = parser.parse_args(argv)
     runs = sorted(p for p in args.root.iterdir() if (p / "metrics.json").is_file())
-    by_dataset = {}
+    groups = {}
     for run in runs:
         record = _row(run, args.runs)
-        by_dataset.setdefault(run.name.split("_")[0], []).append(record)
-    for dataset, records in by_dataset.items():
-        print(_markdown(dataset, records), end="\n\n")
-    (args.root / "kdlsq_records.json").write_text(json.dumps(by_dataset, indent=1) + "\n")
+        # One table per dataset and float model: the teacher's rows and an SPS student's.
+        groups.setdefault(f"{run.name.split('_')[0]} from {record['source']}", []).append(record)
+    for group, records in groups.items():
+        print(_markdown(group, records), end="\n\n")
+    (args.root / "kdlsq_records.json").write_text(json.dumps(groups, indent=1) + "\n")
+    if args.records:
+        _copy_records(runs, args.root / "kdlsq_records.json", args.records)
+
+
+def _copy_records(runs, table_record, destination):
+    destination.mkdir(parents=True, exist_ok=True)
+    shutil.copy(table_record, destination / table_record.name)
+    for run in runs:
+        for name in RECORD_FILES:
+            if (run / name).is_file():
+                (destination / run.name / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(run / name, destination / run.name / name)
 
 
 if __name__ == "__main__":
