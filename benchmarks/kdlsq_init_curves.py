@@ -18,7 +18,9 @@ TERMS = ("loss", "gt_loss", "kd_loss", "hidden_loss", "attention_loss", "embeddi
 def _history(run):
     rows = list(csv.DictReader((run / "history.csv").open()))
     metrics = json.loads((run / "metrics.json").read_text())
-    steps_per_epoch = metrics["train"]["steps_this_session"] // max(len(rows), 1)
+    # A resumed run's history covers every epoch, its step count only this session's.
+    train = metrics["train"]
+    steps_per_epoch = train["steps_this_session"] // max(train["epochs_this_session"], 1)
     return rows, steps_per_epoch, metrics
 
 
