@@ -17,6 +17,8 @@ import shutil
 import sys
 from pathlib import Path
 
+import yaml
+
 RECORD_FILES = ("metrics.json", "config.yaml", "history.csv", "export/qat.json")
 
 METHOD_NAMES = {"lsq": "LSQ", "lsq_kd": "LSQ+KD", "lsq_kd_gt": "LSQ+KD+Lgt"}
@@ -36,11 +38,13 @@ def _p50_ms(tflite, runs):
 def _row(run, runs):
     metrics = json.loads((run / "metrics.json").read_text())
     q, train, model = metrics["quantization"], metrics["train"], metrics["model"]
+    config = yaml.safe_load((run / "config.yaml").read_text())
     record = {
         "run": run.name,
         "scheme": q["scheme"],
         "method": q["method"],
         "init": q["init"],
+        "per_channel": config["quantization"].get("per_channel", False),
         "eval_before_training": metrics["eval_before_training"],
         "eval": metrics["eval"],
         "source": Path(metrics["source"]["run"]).name,
@@ -81,7 +85,7 @@ def _markdown(group, records):
         cells = [
             r["scheme"],
             METHOD_NAMES[r["method"]],
-            r["init"],
+            r["init"] + (", per-channel" if r["per_channel"] else ""),
             _score(r["eval_before_training"]),
             _score(r["eval"]),
             _score(r["tflite_eval"]) if exported and r["tflite_eval"] else "–",
