@@ -6,7 +6,7 @@
 #   bash benchmarks/kdlsq_study.sh mrpc 8-8-8:lsq_kd_gt 2-2-8:lsq 2-2-8:lsq_kd_gt:constant
 # SOURCE=RUN quantizes another finished run of the dataset instead of the teacher (for example
 # an SPS student, SOURCE=runs/peakd/mrpc_sps2); its run names get the source's name.
-# Then: python benchmarks/kdlsq_table.py runs/kdlsq > runs/logs/kdlsq_table.md
+# Then: python benchmarks/kdlsq_table.py runs/kdlsq --records docs/runs/kdlsq > runs/logs/kdlsq_table.md
 set -euo pipefail
 dataset=$1; shift
 source_args=()
