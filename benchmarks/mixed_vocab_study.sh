@@ -46,13 +46,18 @@ for h in "$@"; do
           --output-dir "${root}/${kd}" || true
       done
     done
-    # SNIPS again with 4x the learning rate and twice the epochs (the 10-epoch runs underfit).
+    # SNIPS again with 4x the learning rate and twice the epochs (the 10-epoch runs underfit),
+    # with the labels alone and with the teacher's logits too.
     step "${root}/snips_long_${init}_h${h}" tfcompress finetune \
       --config configs/mixed_vocab/finetune_snips_long.yaml \
       --set "model.checkpoint=${root}/${init}_h${h}" --output-dir "${root}/snips_long_${init}_h${h}" \
       || true
+    [ ! -f "runs/teacher_snips_minilm/metrics.json" ] || step "${root}/snips_kd_long_${init}_h${h}" \
+      tfcompress distill --config configs/mixed_vocab/distill_snips_long.yaml \
+      --set "student.checkpoint=${root}/${init}_h${h}" \
+      --output-dir "${root}/snips_kd_long_${init}_h${h}" || true
     for dir in "${root}/snips_${init}_h${h}" "${root}/snips_long_${init}_h${h}" \
-      "${root}/snips_kd_${init}_h${h}"; do
+      "${root}/snips_kd_${init}_h${h}" "${root}/snips_kd_long_${init}_h${h}"; do
       [ -f "${dir}/metrics.json" ] || continue
       for mode in float int8; do
         [ -f "${dir}/export/${mode}.json" ] || tfcompress export "$dir" --mode "$mode" \

@@ -26,6 +26,7 @@ FINETUNES = {
     "": "labels",
     "long_": "labels, 20 ep at 2e-3 (SNIPS)",
     "kd_": "labels + task KD",
+    "kd_long_": "labels + task KD, 20 ep at 2e-3 (SNIPS)",
 }
 
 
