@@ -6,10 +6,12 @@
 #   bash benchmarks/kdlsq_study.sh mrpc 8-8-8:lsq_kd_gt 2-2-8:lsq 2-2-8:lsq_kd_gt:constant
 # SOURCE=RUN quantizes another finished run of the dataset instead of the teacher (for example
 # an SPS student, SOURCE=runs/peakd/mrpc_sps2); its run names get the source's name.
+# SEED=N (default 0) trains with another seed; its run names end in _seedN.
 # Then: python benchmarks/kdlsq_table.py runs/kdlsq --records docs/runs/kdlsq > runs/logs/kdlsq_table.md
 set -euo pipefail
 dataset=$1; shift
 source_args=()
+seed=${SEED:-0}
 prefix=$dataset
 if [ -n "${SOURCE:-}" ]; then
   source_args=(--set "source=${SOURCE}")
@@ -20,11 +22,12 @@ for job in "$@"; do
   IFS=: read -r scheme method init <<< "$job"
   init=${init:-algorithm1}
   name="${prefix}_${scheme}_${method}$([ "$init" = algorithm1 ] || echo "_$init")"
+  [ "$seed" = 0 ] || name="${name}_seed${seed}"
   dir="runs/kdlsq/${name}"
   if [ ! -f "${dir}/metrics.json" ]; then
     tfcompress quantize --config "configs/kdlsq/${dataset}.yaml" --output-dir "$dir" \
       "${source_args[@]}" --set "quantization.scheme=${scheme}" --set "method=${method}" \
-      --set "quantization.init=${init}" > "runs/logs/kdlsq_${name}.log" 2>&1 \
+      --set "quantization.init=${init}" --set "seed=${seed}" > "runs/logs/kdlsq_${name}.log" 2>&1 \
       || { echo "FAILED: $name"; continue; }
   fi
   if [ ! -f "${dir}/export/qat.json" ]; then

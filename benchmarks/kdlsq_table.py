@@ -4,6 +4,7 @@ For each dataset: the float teacher, then every scheme × method row with the sc
 training (post-training LSQ at the initial steps) and after, and for each qat export its
 .tflite size, packed size, top-1 agreement with Keras on the whole dev set, its accuracy and
 its p50 latency (1 thread, LiteRT, median of `--runs`, all models timed in one process).
+Rows run with several seeds (`--set seed=N`) get a mean ± standard error line under the table.
 Also writes `<root>/kdlsq_records.json` (the run records the table came from); with
 `--records DIR`, copies it and each run's record files (no weights) to DIR/<run>/.
 
@@ -14,6 +15,7 @@ Usage: python benchmarks/kdlsq_table.py runs/kdlsq [--runs 50] [--records docs/r
 import argparse
 import json
 import shutil
+import statistics
 import sys
 from pathlib import Path
 
@@ -45,6 +47,7 @@ def _row(run, runs):
         "method": q["method"],
         "init": q["init"],
         "per_channel": config["quantization"].get("per_channel", False),
+        "seed": config.get("seed", 0),
         "eval_before_training": metrics["eval_before_training"],
         "eval": metrics["eval"],
         "source": Path(metrics["source"]["run"]).name,
@@ -85,7 +88,7 @@ def _markdown(group, records):
         cells = [
             r["scheme"],
             METHOD_NAMES[r["method"]],
-            r["init"] + (", per-channel" if r["per_channel"] else ""),
+            _setup(r),
             _score(r["eval_before_training"]),
             _score(r["eval"]),
             _score(r["tflite_eval"]) if exported and r["tflite_eval"] else "–",
@@ -97,7 +100,52 @@ def _markdown(group, records):
             f"{r['wall_time_s'] / 60:.0f}",
         ]
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return "\n".join(lines + _seed_summaries(records))
+
+
+def _setup(record, with_seed=True):
+    return (
+        record["init"]
+        + (", per-channel" if record["per_channel"] else "")
+        + (f", seed {record['seed']}" if with_seed and record["seed"] else "")
+    )
+
+
+def _mean_se(values):
+    mean = statistics.fmean(values)
+    return f"{100 * mean:.2f} ± {100 * statistics.stdev(values) / len(values) ** 0.5:.2f}"
+
+
+def _seed_summaries(records):
+    """Mean ± standard error over seeds of each row that was run with more than one seed."""
+    groups = {}
+    for r in records:
+        key = (
+            r["scheme"],
+            r["method"],
+            r["init"],
+            r["per_channel"],
+            r["train_examples"],
+            r["steps"],
+        )
+        groups.setdefault(key, []).append(r)
+    lines = []
+    for (scheme, method, *_), rows in groups.items():
+        if len(rows) < 2:
+            continue
+        seeds = ", ".join(str(r["seed"]) for r in rows)
+        after = "; ".join(
+            f"{name} {_mean_se([r['eval'][name] for r in rows])}"
+            for name in sorted(rows[0]["eval"])
+        )
+        setup = _setup(rows[0], with_seed=False)
+        text = f"- {scheme} {METHOD_NAMES[method]} {setup}, seeds {seeds}: after {after}"
+        if all("agreement" in r for r in rows):
+            text += "; agreement " + " / ".join(
+                _mean_se([r["agreement"][k] for r in rows]) for k in rows[0]["agreement"]
+            )
+        lines.append(text + " (mean ± s.e.).")
+    return ["", *lines] if lines else []
 
 
 def main(argv=None):
