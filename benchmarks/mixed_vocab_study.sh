@@ -53,8 +53,9 @@ for h in "$@"; do
       --set "model.checkpoint=${root}/${init}_h${h}" --output-dir "${root}/snips_long_${init}_h${h}" \
       || true
     [ ! -f "runs/teacher_snips_minilm/metrics.json" ] || step "${root}/snips_kd_long_${init}_h${h}" \
-      tfcompress distill --config configs/mixed_vocab/distill_snips_long.yaml \
+      tfcompress distill --config configs/mixed_vocab/distill_snips.yaml \
       --set "student.checkpoint=${root}/${init}_h${h}" \
+      --set training.epochs=20 --set training.learning_rate=2e-3 \
       --output-dir "${root}/snips_kd_long_${init}_h${h}" || true
     for dir in "${root}/snips_${init}_h${h}" "${root}/snips_long_${init}_h${h}" \
       "${root}/snips_kd_${init}_h${h}" "${root}/snips_kd_long_${init}_h${h}"; do
