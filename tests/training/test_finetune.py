@@ -8,6 +8,7 @@ import pytest
 from tests.training.helpers import SENTIMENT_ROWS, tiny_config, write_sst2_like
 from tfcompress.tasks import FinishedRun, TaskRuntime
 from tfcompress.training import run_finetune
+from tfcompress.training.epoch_backup import EpochBackup
 
 
 def test_finished_run_has_every_artifact(finished_run):
@@ -87,8 +88,34 @@ def test_killed_run_resumes_from_last_epoch(tmp_path):
     summary = run_finetune(config, callbacks=[_RecordStartStep()], verbose=0)
     assert steps == [6]  # 96 examples / batch 16: the optimizer state came back with the weights
     assert summary["train"]["epochs_this_session"] == 2
-    epochs = [int(r["epoch"]) for r in csv.DictReader((tmp_path / "run" / "history.csv").open())]
-    assert epochs == [0, 1, 2]
+    assert _history_epochs(tmp_path / "run") == [0, 1, 2]
+
+
+def _history_epochs(run):
+    return [int(r["epoch"]) for r in csv.DictReader((run / "history.csv").open())]
+
+
+@pytest.mark.parametrize("kill", ["after_backup", "before_backup"])
+def test_a_kill_beside_the_epoch_backup_keeps_each_history_row_once(tmp_path, monkeypatch, kill):
+    """The backup and the history row are two writes: a kill between them must neither lose
+    the row (backup already says the epoch is done) nor repeat it (the epoch runs again)."""
+    write_backup = EpochBackup.on_epoch_end
+
+    def killed_at_epoch_1(self, epoch, logs=None):
+        if kill == "after_backup":
+            write_backup(self, epoch, logs)
+        if epoch == 1:
+            raise KeyboardInterrupt
+        if kill == "before_backup":
+            write_backup(self, epoch, logs)
+
+    config = tiny_config(tmp_path / "run", training__epochs=3)
+    with monkeypatch.context() as patch:
+        patch.setattr(EpochBackup, "on_epoch_end", killed_at_epoch_1)
+        with pytest.raises(KeyboardInterrupt):
+            run_finetune(config, verbose=0)
+    run_finetune(config, verbose=0)
+    assert _history_epochs(tmp_path / "run") == [0, 1, 2]
 
 
 def test_sps_student_from_scratch_trains(tmp_path):

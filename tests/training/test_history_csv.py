@@ -24,3 +24,11 @@ def test_a_resumed_run_appends_to_the_rows_already_there(tmp_path):
     rows = _read(path)
     assert [r["epoch"] for r in rows] == ["0", "1"]
     assert rows[0]["kd_loss"] == "" and rows[1]["kd_loss"] == "0.5"
+
+
+def test_an_epoch_written_again_replaces_its_row_and_the_rows_after_it(tmp_path):
+    path = tmp_path / "history.csv"
+    for epoch, loss in [(0, 3.0), (1, 2.0), (2, 1.0)]:
+        HistoryCsv(path).on_epoch_end(epoch, {"loss": loss})
+    HistoryCsv(path).on_epoch_end(1, {"loss": 1.5})  # resumed from the epoch-1 backup
+    assert [(r["epoch"], r["loss"]) for r in _read(path)] == [("0", "3.0"), ("1", "1.5")]

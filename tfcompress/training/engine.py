@@ -79,8 +79,9 @@ def fit_in_run(
         shuffle=False,  # the tf.data pipeline shuffles
         verbose=default_verbosity(verbose),
         callbacks=[
-            backup,
+            # History first: a kill after the backup must not lose the epoch's row.
             HistoryCsv(run.history_path),
+            backup,
             AtomicModelCheckpoint(run.checkpoint_path, model=checkpoint_model),
             NaNGuard(),
             *callbacks,

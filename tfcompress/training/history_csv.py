@@ -14,8 +14,13 @@ class HistoryCsv(keras.callbacks.Callback):
     `val_*` columns of NA when there is no validation data) and rewrites the file
     atomically, so a kill never leaves half a row for the resumed run to append to.
 
+    Runs before the epoch backup (see `fit_in_run`): a kill between the two leaves a row
+    for an epoch the backup does not hold yet, so the resumed run trains that epoch again
+    and its row replaces the earlier one instead of following it.
+
     Args:
-        path: the CSV file; rows already there (an interrupted run's) are kept.
+        path: the CSV file; rows already there (an interrupted run's) are kept up to the
+            epoch being written.
     """
 
     def __init__(self, path):
@@ -23,7 +28,7 @@ class HistoryCsv(keras.callbacks.Callback):
         self.path = Path(path)
 
     def on_epoch_end(self, epoch, logs=None):
-        rows = self._rows()
+        rows = [row for row in self._rows() if int(row["epoch"]) < epoch]
         rows.append({"epoch": epoch, **{k: float(v) for k, v in (logs or {}).items()}})
         columns = list(dict.fromkeys(key for row in rows for key in row))
         out = io.StringIO()
