@@ -118,6 +118,26 @@ def test_a_kill_beside_the_epoch_backup_keeps_each_history_row_once(tmp_path, mo
     assert _history_epochs(tmp_path / "run") == [0, 1, 2]
 
 
+def test_a_run_killed_after_its_last_backup_reports_the_loss_it_trained_to(tmp_path, monkeypatch):
+    write_backup = EpochBackup.on_epoch_end
+
+    def killed_after_the_last_epoch(self, epoch, logs=None):
+        write_backup(self, epoch, logs)
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    reference = run_finetune(tiny_config(tmp_path / "reference", training__epochs=3), verbose=0)
+    config = tiny_config(tmp_path / "run", training__epochs=3)
+    with monkeypatch.context() as patch:
+        patch.setattr(EpochBackup, "on_epoch_end", killed_after_the_last_epoch)
+        with pytest.raises(KeyboardInterrupt):
+            run_finetune(config, verbose=0)
+    resumed = run_finetune(config, verbose=0)  # trains no epoch: the backup holds all three
+    assert resumed["train"]["epochs_this_session"] == 0
+    assert resumed["eval"] == reference["eval"]
+    assert resumed["train"]["final_loss"] == reference["train"]["final_loss"]
+
+
 def test_sps_student_from_scratch_trains(tmp_path):
     config = tiny_config(
         tmp_path / "run",

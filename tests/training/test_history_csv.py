@@ -1,6 +1,6 @@
 import csv
 
-from tfcompress.training.history_csv import HistoryCsv
+from tfcompress.training.history_csv import HistoryCsv, last_logged
 
 
 def _read(path):
@@ -32,3 +32,12 @@ def test_an_epoch_written_again_replaces_its_row_and_the_rows_after_it(tmp_path)
         HistoryCsv(path).on_epoch_end(epoch, {"loss": loss})
     HistoryCsv(path).on_epoch_end(1, {"loss": 1.5})  # resumed from the epoch-1 backup
     assert [(r["epoch"], r["loss"]) for r in _read(path)] == [("0", "3.0"), ("1", "1.5")]
+
+
+def test_last_logged_reads_the_newest_row_across_sessions(tmp_path):
+    path = tmp_path / "history.csv"
+    assert last_logged(path, "loss") is None  # no epoch yet
+    HistoryCsv(path).on_epoch_end(0, {"loss": 2.0, "kd_loss": 0.5})
+    HistoryCsv(path).on_epoch_end(1, {"loss": 1.25})  # a resumed session without kd_loss
+    assert last_logged(path, "loss") == 1.25
+    assert last_logged(path, "kd_loss") is None

@@ -298,7 +298,7 @@ def run_distill(config, overwrite=False, callbacks=(), verbose=None):
     )
     metrics = runtime.evaluate(student)
     run.save_model(student)
-    summary = run_summary(runtime, student, metrics, history, steps_per_epoch, seconds)
+    summary = run_summary(runtime, student, metrics, history, steps_per_epoch, seconds, run)
     summary["teacher"] = {
         "run": str(teacher_run.directory),
         "eval": teacher_run.metrics["eval"],

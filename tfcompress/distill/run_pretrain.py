@@ -18,7 +18,7 @@ from tfcompress.run_directory import RunDirectory
 from tfcompress.run_plan import RunPlan, model_rows, output_rows
 from tfcompress.tasks.pretrained_run import PretrainedRun
 from tfcompress.tasks.task_runtime import hf_checkpoint_tokenizer
-from tfcompress.training.engine import default_verbosity, fit_in_run, make_optimizer
+from tfcompress.training.engine import default_verbosity, final_loss, fit_in_run, make_optimizer
 
 
 @dataclasses.dataclass
@@ -201,12 +201,12 @@ def run_pretrain(config, overwrite=False, callbacks=(), verbose=None):
         inputs, targets, batch_size=t.eval_batch_size, verbose=0, return_dict=True
     )
     run.save_model(prepared.model)
-    summary = _summary(config, prepared, evaluation, history, seconds)
+    summary = _summary(config, prepared, evaluation, history, seconds, run)
     run.finish(summary)
     return summary
 
 
-def _summary(config, prepared, evaluation, history, seconds):
+def _summary(config, prepared, evaluation, history, seconds, run):
     t, m = config.training, config.masking
     epochs_run = len(history.history.get("loss", []))
     steps = epochs_run * t.steps_per_epoch
@@ -228,7 +228,7 @@ def _summary(config, prepared, evaluation, history, seconds):
             "sequences_this_session": steps * t.batch_size,
             "token_positions_this_session": steps * t.batch_size * m.sequence_length,
             "wall_time_s": round(seconds, 1),
-            "final_loss": float(history.history["loss"][-1]) if epochs_run else None,
+            "final_loss": final_loss(run),
         },
         "model": {
             "parameters": int(prepared.model.count_params()),

@@ -142,7 +142,7 @@ def run_quantize(config, overwrite=False, callbacks=(), verbose=None):
     )
     metrics = runtime.evaluate(student)
     run.save_model(student)
-    summary = run_summary(runtime, student, metrics, history, steps_per_epoch, seconds)
+    summary = run_summary(runtime, student, metrics, history, steps_per_epoch, seconds, run)
     summary["source"] = {"run": str(source.directory), "eval": source.metrics["eval"]}
     summary["eval_before_training"] = before
     summary["quantization"] = {

@@ -10,7 +10,7 @@ import keras
 from tfcompress.tasks.unseen_labels import unseen_summary
 from tfcompress.training.atomic_model_checkpoint import AtomicModelCheckpoint
 from tfcompress.training.epoch_backup import EpochBackup
-from tfcompress.training.history_csv import HistoryCsv
+from tfcompress.training.history_csv import HistoryCsv, last_logged
 from tfcompress.training.nan_guard import NaNGuard
 
 
@@ -102,7 +102,13 @@ def start_run(run, config_dict, runtime, overwrite, resuming):
     run.write_json("labels.json", runtime.labels)
 
 
-def run_summary(runtime, model, metrics, history, steps_per_epoch, seconds):
+def final_loss(run):
+    """The last epoch's training loss, whichever session trained it: a run killed after its
+    last epoch's backup trains no epoch when it resumes."""
+    return last_logged(run.history_path, "loss")
+
+
+def run_summary(runtime, model, metrics, history, steps_per_epoch, seconds, run):
     """The common part of metrics.json for a finished run."""
     epochs_run = len(history.history.get("loss", []))
     return {
@@ -117,7 +123,7 @@ def run_summary(runtime, model, metrics, history, steps_per_epoch, seconds):
             "epochs_this_session": epochs_run,
             "steps_this_session": epochs_run * steps_per_epoch,
             "wall_time_s": round(seconds, 1),
-            "final_loss": float(history.history["loss"][-1]) if epochs_run else None,
+            "final_loss": final_loss(run),
         },
         "model": {
             "parameters": int(model.count_params()),

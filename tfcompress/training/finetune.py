@@ -98,6 +98,6 @@ def run_finetune(config, overwrite=False, callbacks=(), verbose=None):
     )
     metrics = runtime.evaluate(model)
     p.run.save_model(model)
-    summary = run_summary(runtime, model, metrics, history, p.steps_per_epoch, seconds)
+    summary = run_summary(runtime, model, metrics, history, p.steps_per_epoch, seconds, p.run)
     p.run.finish(summary)
     return summary

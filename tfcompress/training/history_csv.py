@@ -41,3 +41,12 @@ class HistoryCsv(keras.callbacks.Callback):
         if not self.path.is_file():
             return []
         return list(csv.DictReader(io.StringIO(self.path.read_text())))
+
+
+def last_logged(path, key):
+    """`key`'s value in the last row of a history CSV (all sessions of a resumed run), or
+    None when there is no row or the column is empty."""
+    path = Path(path)
+    rows = list(csv.DictReader(io.StringIO(path.read_text()))) if path.is_file() else []
+    value = rows[-1].get(key) if rows else None
+    return float(value) if value else None
