@@ -28,7 +28,7 @@ class HistoryCsv(keras.callbacks.Callback):
         self.path = Path(path)
 
     def on_epoch_end(self, epoch, logs=None):
-        rows = [row for row in self._rows() if int(row["epoch"]) < epoch]
+        rows = [row for row in read_rows(self.path) if int(row["epoch"]) < epoch]
         rows.append({"epoch": epoch, **{k: float(v) for k, v in (logs or {}).items()}})
         columns = list(dict.fromkeys(key for row in rows for key in row))
         out = io.StringIO()
@@ -37,16 +37,16 @@ class HistoryCsv(keras.callbacks.Callback):
         writer.writerows(rows)
         write_text_atomic(self.path, out.getvalue())
 
-    def _rows(self):
-        if not self.path.is_file():
-            return []
-        return list(csv.DictReader(io.StringIO(self.path.read_text())))
+
+def read_rows(path):
+    """The rows of a history CSV as dicts of strings ([] before the first epoch)."""
+    path = Path(path)
+    return list(csv.DictReader(io.StringIO(path.read_text()))) if path.is_file() else []
 
 
 def last_logged(path, key):
     """`key`'s value in the last row of a history CSV (all sessions of a resumed run), or
     None when there is no row or the column is empty."""
-    path = Path(path)
-    rows = list(csv.DictReader(io.StringIO(path.read_text()))) if path.is_file() else []
+    rows = read_rows(path)
     value = rows[-1].get(key) if rows else None
     return float(value) if value else None
