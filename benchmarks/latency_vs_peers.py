@@ -69,13 +69,14 @@ def keras_hub_model():
     )
 
 
-def calibration(seq, n=32, seed=0):
+def calibration(seq, n=32, seed=0, vocab=None):
+    vocab = vocab or DIMS["vocab"]
     rng = np.random.default_rng(seed)
     batches = []
     for _ in range(n):
         length = int(rng.integers(8, seq + 1))
         ids = np.zeros((1, seq), np.int32)
-        ids[0, :length] = rng.integers(5, DIMS["vocab"], length)
+        ids[0, :length] = rng.integers(5, vocab, length)
         mask = (ids > 0).astype(np.int32)
         batches.append({"token_ids": ids, "segment_ids": np.zeros_like(ids), "padding_mask": mask})
     return batches

@@ -29,6 +29,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from latency_vs_peers import calibration  # noqa: E402
 from sentence_latency import record_header  # noqa: E402
 
 SNIPS_INTENTS, SNIPS_SLOT_TAGS = 7, 72
@@ -60,20 +61,6 @@ def build(vocab, hidden, heads, ffn, seq):
     )
 
 
-def calibration(vocab, seq, n=32, seed=0):
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    batches = []
-    for _ in range(n):
-        length = int(rng.integers(8, seq + 1))
-        ids = np.zeros((1, seq), np.int32)
-        ids[0, :length] = rng.integers(5, vocab, length)
-        mask = (ids > 0).astype(np.int32)
-        batches.append({"token_ids": ids, "segment_ids": np.zeros_like(ids), "padding_mask": mask})
-    return batches
-
-
 def export(name, shape, seq, directory):
     from tfcompress.export.tflite_export import export_tflite
 
@@ -83,7 +70,7 @@ def export(name, shape, seq, directory):
         path,
         "int8",
         sequence_length=seq,
-        representative_inputs=calibration(shape[0], seq),
+        representative_inputs=calibration(seq, vocab=shape[0]),
     )
     return path
 
