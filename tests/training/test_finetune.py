@@ -95,43 +95,41 @@ def _history_epochs(run):
     return [int(r["epoch"]) for r in csv.DictReader((run / "history.csv").open())]
 
 
-@pytest.mark.parametrize("kill", ["after_backup", "before_backup"])
-def test_a_kill_beside_the_epoch_backup_keeps_each_history_row_once(tmp_path, monkeypatch, kill):
-    """The backup and the history row are two writes: a kill between them must neither lose
-    the row (backup already says the epoch is done) nor repeat it (the epoch runs again)."""
+def _killed_at(config, monkeypatch, epoch, after_backup):
+    """Runs `config` until a KeyboardInterrupt at the end of `epoch`, just after or just
+    before the epoch backup is written."""
     write_backup = EpochBackup.on_epoch_end
 
-    def killed_at_epoch_1(self, epoch, logs=None):
-        if kill == "after_backup":
-            write_backup(self, epoch, logs)
-        if epoch == 1:
+    def killed(self, at, logs=None):
+        if after_backup:
+            write_backup(self, at, logs)
+        if at == epoch:
             raise KeyboardInterrupt
-        if kill == "before_backup":
-            write_backup(self, epoch, logs)
+        if not after_backup:
+            write_backup(self, at, logs)
 
-    config = tiny_config(tmp_path / "run", training__epochs=3)
     with monkeypatch.context() as patch:
-        patch.setattr(EpochBackup, "on_epoch_end", killed_at_epoch_1)
+        patch.setattr(EpochBackup, "on_epoch_end", killed)
         with pytest.raises(KeyboardInterrupt):
             run_finetune(config, verbose=0)
+
+
+@pytest.mark.parametrize("after_backup", [True, False])
+def test_a_kill_beside_the_epoch_backup_keeps_each_history_row_once(
+    tmp_path, monkeypatch, after_backup
+):
+    """The backup and the history row are two writes: a kill between them must neither lose
+    the row (backup already says the epoch is done) nor repeat it (the epoch runs again)."""
+    config = tiny_config(tmp_path / "run", training__epochs=3)
+    _killed_at(config, monkeypatch, epoch=1, after_backup=after_backup)
     run_finetune(config, verbose=0)
     assert _history_epochs(tmp_path / "run") == [0, 1, 2]
 
 
 def test_a_run_killed_after_its_last_backup_reports_the_loss_it_trained_to(tmp_path, monkeypatch):
-    write_backup = EpochBackup.on_epoch_end
-
-    def killed_after_the_last_epoch(self, epoch, logs=None):
-        write_backup(self, epoch, logs)
-        if epoch == 2:
-            raise KeyboardInterrupt
-
     reference = run_finetune(tiny_config(tmp_path / "reference", training__epochs=3), verbose=0)
     config = tiny_config(tmp_path / "run", training__epochs=3)
-    with monkeypatch.context() as patch:
-        patch.setattr(EpochBackup, "on_epoch_end", killed_after_the_last_epoch)
-        with pytest.raises(KeyboardInterrupt):
-            run_finetune(config, verbose=0)
+    _killed_at(config, monkeypatch, epoch=2, after_backup=True)
     resumed = run_finetune(config, verbose=0)  # trains no epoch: the backup holds all three
     assert resumed["train"]["epochs_this_session"] == 0
     assert resumed["eval"] == reference["eval"]
