@@ -207,6 +207,20 @@ CASES = {
         lambda w: _pretrain_without_mask(w),
         ["student_vocab.txt", "'[MASK]'"],
     ),
+    "slot_swap on classification data": (
+        lambda w: w.finetune(_with_data(w.sst2_values(), slot_swap={"copies": 1})),
+        ["data.slot_swap", "classification"],
+    ),
+    "slot_swap with no copies": (
+        lambda w: w.finetune(_with_data(tiny_values(w.protected), slot_swap={"copies": 0})),
+        ["data.slot_swap.copies", ">= 1"],
+    ),
+    "slot_swap probability above 1": (
+        lambda w: w.finetune(
+            _with_data(tiny_values(w.protected), slot_swap={"probability": 1.5})
+        ),
+        ["data.slot_swap.probability", "1.5"],
+    ),
     "duplicate vocabulary entries": (
         lambda w: w.with_vocab(SPECIALS + ["hello", "hello"]),
         ["vocab.txt", "'hello' more than once"],
@@ -247,6 +261,11 @@ CASES = {
         ["output_dir", "train.tsv is a file"],
     ),
 }
+
+
+def _with_data(values, **changes):
+    values["data"].update(changes)
+    return values
 
 
 def _without_seq_out(world):

@@ -4,6 +4,7 @@ import dataclasses
 
 from tfcompress.config_loading import resolve_path
 from tfcompress.data.glue import GLUE_TASKS
+from tfcompress.data.slot_value_swap import SlotValueSwap
 from tfcompress.data.tfds_source import TfdsSource
 from tfcompress.errors import ConfigError
 from tfcompress.tasks.unseen_labels import UNSEEN_LABEL_POLICIES
@@ -18,7 +19,10 @@ class DataConfig:
     TensorFlow Datasets dataset, described by the `tfds:` mapping (`TfdsSource`).
 
     `unseen_labels` decides what happens to eval examples whose labels the model has no
-    output for (see `tfcompress.tasks.unseen_labels`): "error" or "count_as_wrong"."""
+    output for (see `tfcompress.tasks.unseen_labels`): "error" or "count_as_wrong".
+
+    `slot_swap` (intent + slot and tagging tasks) adds training utterances with swapped
+    slot values (`SlotValueSwap`), after `train_subset` is drawn."""
 
     format: str
     train: str | None = None
@@ -32,6 +36,7 @@ class DataConfig:
     unseen_labels: str = "error"
     # Typed as the dataclass itself (None when absent) so recipes nest it as a mapping.
     tfds: TfdsSource = None
+    slot_swap: SlotValueSwap = None
 
     def __post_init__(self):
         if self.format not in DATA_FORMATS:
@@ -71,6 +76,11 @@ def resolve_data_paths(data, base_dir):
 
 
 def check_task_matches_data(task, data):
+    if task == "classification" and data.slot_swap is not None:
+        raise ConfigError(
+            "data.slot_swap: swaps slot values, which classification data does not have; "
+            "remove it or use an intent_slot task"
+        )
     if data.format == "tfds":
         if (task == "classification") != (data.tfds.task_kind == "classification"):
             wanted = "text (and label)" if task == "classification" else "words, tags and intent"

@@ -205,6 +205,8 @@ def read_task_data(data, seed):
         train = train.subset(data.train_subset, seed=seed)
     if data.eval_subset:
         evaluation = evaluation.subset(data.eval_subset, seed=seed)
+    if data.slot_swap is not None:
+        train = data.slot_swap.apply(train, seed)
     return train, evaluation
 
 
