@@ -57,8 +57,20 @@ for h in "$@"; do
       --set "student.checkpoint=${root}/${init}_h${h}" \
       --set training.epochs=20 --set training.learning_rate=2e-3 \
       --output-dir "${root}/snips_kd_long_${init}_h${h}" || true
+    # The long recipe's 20-21 passes over SNIPS, a third of them the original utterances: two
+    # copies with every slot value swapped for another of its slot (data.slot_swap), 7 epochs.
+    step "${root}/snips_swap_${init}_h${h}" tfcompress finetune \
+      --config configs/mixed_vocab/finetune_snips_long.yaml \
+      --set "model.checkpoint=${root}/${init}_h${h}" --set training.epochs=7 \
+      --set data.slot_swap.copies=2 --output-dir "${root}/snips_swap_${init}_h${h}" || true
+    [ ! -f "runs/teacher_snips_minilm/metrics.json" ] || step "${root}/snips_kd_swap_${init}_h${h}" \
+      tfcompress distill --config configs/mixed_vocab/distill_snips.yaml \
+      --set "student.checkpoint=${root}/${init}_h${h}" \
+      --set training.epochs=7 --set training.learning_rate=2e-3 --set data.slot_swap.copies=2 \
+      --output-dir "${root}/snips_kd_swap_${init}_h${h}" || true
     for dir in "${root}/snips_${init}_h${h}" "${root}/snips_long_${init}_h${h}" \
-      "${root}/snips_kd_${init}_h${h}" "${root}/snips_kd_long_${init}_h${h}"; do
+      "${root}/snips_kd_${init}_h${h}" "${root}/snips_kd_long_${init}_h${h}" \
+      "${root}/snips_swap_${init}_h${h}" "${root}/snips_kd_swap_${init}_h${h}"; do
       [ -f "${dir}/metrics.json" ] || continue
       for mode in float int8; do
         [ -f "${dir}/export/${mode}.json" ] || tfcompress export "$dir" --mode "$mode" \

@@ -27,6 +27,8 @@ FINETUNES = {
     "long_": "labels, 20 ep at 2e-3 (SNIPS)",
     "kd_": "labels + task KD",
     "kd_long_": "labels + task KD, 20 ep at 2e-3 (SNIPS)",
+    "swap_": "labels, slot swap ×2, 7 ep at 2e-3 (SNIPS)",
+    "kd_swap_": "labels + task KD, slot swap ×2, 7 ep at 2e-3 (SNIPS)",
 }
 
 
