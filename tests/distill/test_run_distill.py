@@ -102,3 +102,20 @@ def test_mismatches_rejected_before_anything_is_written(finished_run, tmp_path, 
     with pytest.raises(ConfigError, match=message):
         run_distill(config, verbose=0)
     assert not (tmp_path / "bad").exists()
+
+
+def test_slot_swap_copies_train_with_the_teachers_outputs_on_them(finished_run, tmp_path):
+    import shutil
+
+    # A private copy of the teacher, so its cache directory holds this run's cache alone.
+    teacher_dir = shutil.copytree(finished_run[0], tmp_path / "teacher")
+    shutil.rmtree(teacher_dir / "distill_cache", ignore_errors=True)
+    values = _values(teacher_dir, tmp_path / "s", training={"epochs": 1, "batch_size": 16})
+    values["data"]["slot_swap"] = {"copies": 2}
+    summary = run_distill(distill_config_from_dict(values), verbose=0)
+    assert summary["train"]["examples"] == 3 * 96
+    (cache,) = (teacher_dir / "distill_cache").glob("*")
+    assert json.loads((cache / "meta.json").read_text())["num_examples"] == 3 * 96
+    # The copies' targets are the teacher's outputs on swapped utterances, not the originals'.
+    logits = np.load(cache / "logits.intent_logits.npy")
+    assert not np.allclose(logits[96:192], logits[:96])
