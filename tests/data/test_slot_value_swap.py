@@ -64,9 +64,9 @@ def test_copies_follow_the_originals_with_swapped_values_and_exact_tags():
         words, tags = augmented.words[i], augmented.tags[i]
         assert len(words) == len(tags)
         values = _values_in(words, tags)
+        before = _values_in(data.words[original], data.tags[original])
         # Same slots in the same order, each value one seen for that slot in training.
-        assert [s for s, _ in values] == [s for s, _ in _values_in(data.words[original],
-                                                                   data.tags[original])]
+        assert [slot for slot, _ in values] == [slot for slot, _ in before]
         assert all(value in inventory[slot] for slot, value in values)
         # The words outside slot values are the original's.
         assert [w for w, t in zip(words, tags) if t == "O"] == [
@@ -91,6 +91,7 @@ def test_probability_sets_how_many_values_are_swapped():
         tags=[["O", "B-artist"]] * 50,
         intents=["PlayMusic"] * 50,
     )
+
     def changed(probability):
         out = SlotValueSwap(copies=4, probability=probability).apply(data, seed=0)
         return sum(w != data.words[i % 50] for i, w in enumerate(out.words[50:]))
@@ -102,8 +103,12 @@ def test_probability_sets_how_many_values_are_swapped():
 
 @pytest.mark.parametrize(
     "options, needle",
-    [({"copies": 0}, "copies"), ({"copies": 1.5}, "copies"), ({"probability": 0.0}, "probability"),
-     ({"probability": 1.2}, "probability")],
+    [
+        ({"copies": 0}, "copies"),
+        ({"copies": 1.5}, "copies"),
+        ({"probability": 0.0}, "probability"),
+        ({"probability": 1.2}, "probability"),
+    ],
 )
 def test_bad_options_name_the_key(options, needle):
     with pytest.raises(ConfigError, match=f"slot_swap.{needle}"):
