@@ -9,7 +9,9 @@ Also writes `<root>/kdlsq_records.json` (the run records the table came from); w
 `--records DIR`, copies it and each run's record files (no weights) to DIR/<run>/.
 
 Usage: python benchmarks/kdlsq_table.py runs/kdlsq [--runs 50] [--records docs/runs/kdlsq]
-    > runs/logs/kdlsq_table.md
+    [--keep docs/runs/kdlsq/kdlsq_records.json] > runs/logs/kdlsq_table.md
+`--keep` carries the rows of runs that are not under runs/kdlsq (trained on another machine)
+from the earlier table record, their p50 marked as timed then.
 """
 
 import argparse
@@ -95,11 +97,13 @@ def _markdown(group, records):
             " / ".join(f"{v:.4f}" for v in r["agreement"].values()) if exported else "–",
             f"{r['tflite_mb']:.2f}" if exported else "–",
             f"{r['packed_mb']:.2f}",
-            f"{r['p50_ms']:.2f}" if exported else "–",
+            f"{r['p50_ms']:.2f}{'*' if r.get('earlier') else ''}" if exported else "–",
             f"{r['train_examples']} × {r['steps']}",
             f"{r['wall_time_s'] / 60:.0f}",
         ]
         lines.append("| " + " | ".join(cells) + " |")
+    if any(r.get("earlier") for r in records):
+        lines += ["", "\\* timed by an earlier run of this script (its record kept; no weights here)."]
     return "\n".join(lines + _seed_summaries(records))
 
 
@@ -153,18 +157,31 @@ def main(argv=None):
     parser.add_argument("root", type=Path)
     parser.add_argument("--runs", type=int, default=50, help="timed runs per model")
     parser.add_argument("--records", type=Path, help="copy the run records here")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="an earlier kdlsq_records.json: its rows for runs not under root stay in the "
+        "tables (a fresh machine has the records, not the weights), p50 as timed then (*)",
+    )
     args = parser.parse_args(argv)
     runs = sorted(p for p in args.root.iterdir() if (p / "metrics.json").is_file())
+    records = {run.name: _row(run, args.runs) for run in runs}
+    if args.keep:
+        for record in _earlier_records(args.keep):
+            records.setdefault(record["run"], {**record, "earlier": True})
     groups = {}
-    for run in runs:
-        record = _row(run, args.runs)
+    for name, record in sorted(records.items()):
         # One table per dataset and float model: the teacher's rows and an SPS student's.
-        groups.setdefault(f"{run.name.split('_')[0]} from {record['source']}", []).append(record)
+        groups.setdefault(f"{name.split('_')[0]} from {record['source']}", []).append(record)
     for group, records in groups.items():
         print(_markdown(group, records), end="\n\n")
     (args.root / "kdlsq_records.json").write_text(json.dumps(groups, indent=1) + "\n")
     if args.records:
         _copy_records(runs, args.root / "kdlsq_records.json", args.records)
+
+
+def _earlier_records(path):
+    return [record for group in json.loads(path.read_text()).values() for record in group]
 
 
 def _copy_records(runs, table_record, destination):
