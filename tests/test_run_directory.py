@@ -32,3 +32,13 @@ def test_interrupted_run_resumes_only_with_same_config(tmp_path):
         run.check_can_start({"a": 2})
     run.finish({"eval": {}})
     assert not run.backup_dir.exists() and run.is_finished
+
+
+def test_an_option_added_at_its_none_default_does_not_block_a_resume(tmp_path):
+    run = RunDirectory(tmp_path / "run")
+    run.start({"data": {"format": "intent_slot"}})
+    run.backup_dir.mkdir()
+    (run.backup_dir / "training_metadata.json").write_text("{}")
+    assert run.check_can_start({"data": {"format": "intent_slot", "slot_swap": None}}) is True
+    with pytest.raises(ConfigError, match="interrupted run with a different config"):
+        run.check_can_start({"data": {"format": "intent_slot", "slot_swap": {"copies": 1}}})

@@ -81,7 +81,9 @@ class RunDirectory:
             saved = (
                 yaml.safe_load(self.config_path.read_text()) if self.config_path.is_file() else None
             )
-            if saved != config_dict:
+            # A key set to None is a section or option left at its default: a run started
+            # before that option existed resumes under the version that added it.
+            if _without_none(saved) != _without_none(config_dict):
                 raise ConfigError(
                     f"output_dir: {self.path} holds an interrupted run with a different config; "
                     "rerun the same config to resume, or pass --overwrite"
@@ -138,3 +140,9 @@ def load_keras_model(path):
             f"{path}: cannot be loaded with safe_mode ({reason[:200]}); tfcompress never "
             "runs code from a run directory: rebuild the model from tfcompress layers"
         ) from None
+
+
+def _without_none(values):
+    if isinstance(values, dict):
+        return {k: _without_none(v) for k, v in values.items() if v is not None}
+    return values
