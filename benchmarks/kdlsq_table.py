@@ -103,7 +103,8 @@ def _markdown(group, records):
         ]
         lines.append("| " + " | ".join(cells) + " |")
     if any(r.get("earlier") for r in records):
-        lines += ["", "\\* timed by an earlier run of this script (its record kept; no weights here)."]
+        note = "\\* timed by an earlier run of this script (its record kept; no weights here)."
+        lines += ["", note]
     return "\n".join(lines + _seed_summaries(records))
 
 

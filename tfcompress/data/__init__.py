@@ -11,6 +11,7 @@ from tfcompress.data.glue_task import GlueTask
 from tfcompress.data.metrics import accuracy, classification_metrics, f1, matthews_corrcoef, slot_f1
 from tfcompress.data.mlm_examples import MaskingConfig, mlm_dataset
 from tfcompress.data.segmented_corpus import SegmentedCorpus
+from tfcompress.data.slot_value_swap import SlotValueSwap
 from tfcompress.data.snips import read_intent_slot_dir
 from tfcompress.data.synthetic import (
     generate_intent_slot_data,
@@ -27,6 +28,7 @@ __all__ = [
     "IntentSlotData",
     "MaskingConfig",
     "SegmentedCorpus",
+    "SlotValueSwap",
     "TextClassificationData",
     "WordPieceTokenizer",
     "accuracy",
