@@ -1,4 +1,5 @@
 import json
+import shutil
 
 import keras
 import numpy as np
@@ -105,8 +106,6 @@ def test_mismatches_rejected_before_anything_is_written(finished_run, tmp_path, 
 
 
 def test_slot_swap_copies_train_with_the_teachers_outputs_on_them(finished_run, tmp_path):
-    import shutil
-
     # A private copy of the teacher, so its cache directory holds this run's cache alone.
     teacher_dir = shutil.copytree(finished_run[0], tmp_path / "teacher")
     shutil.rmtree(teacher_dir / "distill_cache", ignore_errors=True)
