@@ -364,3 +364,48 @@ def test_token_tagging_distillation(tiny_config, tiny_inputs):
     history = distiller.fit(inputs, labels, epochs=8, batch_size=8, verbose=0).history
     assert "accuracy" not in history  # no sequence-level head to score
     assert history["gt_loss"][-1] < history["gt_loss"][0]
+
+
+def test_word_states_loss_by_hand_at_word_starts_only(tiny_config):
+    # A narrower student (projected) of an intent + slot teacher; the loss compares the
+    # normalized states of student layer 2 and teacher layer 4 at labelled word starts
+    # that the teacher covered (token_mask), nowhere else.
+    config = DistillationConfig(
+        ground_truth=0.0, soft_targets=0.0, hidden=1.0, hidden_target="words", layer_map=[[2, 4]]
+    )
+    student, teacher = _models(
+        _peaked(tiny_config), {"hidden_size": 16, "num_heads": 4}, build_intent_slot_model, 3, 5
+    )
+    distiller = Distiller(student, teacher, config)
+    assert distiller.word_layers == (4,)
+    inputs, _ = _padded_batch()
+    slots = np.full((6, 8), -1, "int64")
+    slots[:, 1:3] = 0  # two words per row start at positions 1 and 2
+    labels = {"intent_logits": np.arange(6) % 3, "slot_logits": slots}
+    token_mask = np.ones((6, 8), "float32")
+    token_mask[0, 2] = 0.0  # a word the teacher's sequence length cut off
+    targets = {**teacher_targets(teacher, inputs, word_layers=(4,)), "token_mask": token_mask}
+    assert targets["word_hidden"].shape == (6, 8, 1, 32)
+    logits, feats = student.forward_with_features(inputs, training=False)
+    hidden_loss = float(
+        distiller.compute_losses(logits, feats, targets, labels, inputs["padding_mask"])[
+            "hidden_loss"
+        ]
+    )
+
+    kernel, bias = (np.asarray(w, np.float64) for w in distiller.hidden_projection.weights)
+    s = np.asarray(feats["hidden_states"][2], np.float64) @ kernel + bias
+    t = np.asarray(targets["word_hidden"][:, :, 0], np.float64)
+    unit = lambda x: x / np.linalg.norm(x, axis=-1, keepdims=True)  # noqa: E731
+    per_token = ((unit(s) - unit(t)) ** 2).sum(-1)
+    counted = (slots != -1) & (token_mask == 1)
+    assert counted.sum() == 11
+    assert hidden_loss == pytest.approx(per_token[counted].mean(), rel=1e-5)
+    assert abs(per_token.mean() - per_token[counted].mean()) > 0.01  # the mask matters
+
+
+def test_word_states_need_a_token_task(tiny_config):
+    student, teacher = _models(tiny_config)
+    config = DistillationConfig(hidden=1.0, hidden_target="words")
+    with pytest.raises(ConfigError, match="only token tasks"):
+        Distiller(student, teacher, config)

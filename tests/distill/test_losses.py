@@ -35,8 +35,16 @@ def test_soft_target_kl_masks_tokens():
 def test_normalized_cls_mse_by_hand():
     s = np.array([[3.0, 4.0]], "float32")  # normalizes to (0.6, 0.8)
     t = np.array([[0.0, 2.0]], "float32")  # normalizes to (0, 1)
-    assert float(losses.normalized_cls_mse(s, t)) == pytest.approx(0.36 + 0.04, 1e-6)
-    assert float(losses.normalized_cls_mse(s, 10 * s)) == pytest.approx(0.0, abs=1e-6)
+    assert float(losses.normalized_mse(s, t)) == pytest.approx(0.36 + 0.04, 1e-6)
+    assert float(losses.normalized_mse(s, 10 * s)) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_normalized_mse_over_masked_positions_by_hand():
+    s = np.array([[[3.0, 4.0], [1.0, 0.0], [5.0, 5.0]]], "float32")
+    t = np.array([[[0.0, 2.0], [0.0, 1.0], [1.0, 1.0]]], "float32")
+    # Positions 0 and 1 count: 0.40 and ‖(1, 0) − (0, 1)‖² = 2; position 2 is masked out.
+    mask = np.array([[1.0, 1.0, 0.0]], "float32")
+    assert float(losses.normalized_mse(s, t, mask)) == pytest.approx((0.40 + 2.0) / 2, 1e-6)
 
 
 def test_hidden_and_attention_mse_by_hand():

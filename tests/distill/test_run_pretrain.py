@@ -260,6 +260,40 @@ def test_task_distillation_across_vocabularies(world, finished_run, tmp_path):
     assert mask.sum() > 96 * 3 and not slots[mask == 0].any()
 
 
+def test_word_states_distil_across_vocabularies(world, finished_run, tmp_path):
+    import shutil
+
+    from tfcompress.distill.distill_run_config import distill_config_from_dict
+    from tfcompress.distill.run_distill import run_distill
+
+    teacher = tmp_path / "teacher"
+    shutil.copytree(finished_run[0], teacher, ignore=shutil.ignore_patterns("distill_cache"))
+    values = {
+        "task": "intent_slot",
+        "output_dir": str(tmp_path / "kd"),
+        "teacher": str(teacher),
+        "data": {"format": "synthetic", "synthetic_train_examples": 64},
+        "student": {"checkpoint": str(world / "stage2"), "sequence_length": 24},
+        # The hidden loss alone: whatever falls is the word-state term.
+        "distillation": {
+            "ground_truth": 0.0,
+            "soft_targets": 0.0,
+            "hidden": 1.0,
+            "hidden_target": "words",
+            "layer_map": [[2, 2]],
+        },
+        "training": {"epochs": 3, "batch_size": 16, "learning_rate": 3e-3},
+    }
+    run_distill(distill_config_from_dict(values), verbose=0)
+    hidden = _losses(tmp_path / "kd", "hidden_loss")
+    assert hidden[-1] < 0.8 * hidden[0], hidden
+    (cache,) = (teacher / "distill_cache").glob("*/")
+    states, mask = (np.load(cache / f"{n}.npy") for n in ("word_hidden", "token_mask"))
+    # The teacher's layer-2 states, aligned onto the student's 24 positions at word starts.
+    assert states.shape == (64, 24, 1, 32) and states.dtype == np.float16
+    assert not states[mask == 0].any() and np.abs(states[mask == 1]).sum(-1).min() > 0
+
+
 def test_cross_vocabulary_distillation_refuses_token_losses(world, finished_run, tmp_path, capsys):
     values = {
         "task": "intent_slot",
@@ -267,7 +301,7 @@ def test_cross_vocabulary_distillation_refuses_token_losses(world, finished_run,
         "teacher": str(finished_run[0]),
         "data": {"format": "synthetic"},
         "student": {"checkpoint": str(world / "stage2")},
-        "distillation": {"hidden": 1.0},
+        "distillation": {"hidden": 1.0, "hidden_target": "tokens"},
     }
     code, err = _run_cli(capsys, "distill", "--config", _config_file(tmp_path, values))
     _assert_one_line_error(code, err, "distillation.hidden", "own vocabulary")

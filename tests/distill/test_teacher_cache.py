@@ -50,6 +50,20 @@ def test_small_chunks_stream_every_example(tiny_config, tiny_inputs, tmp_path):
     assert len(rows) == 7 and rows[0]["cls_hidden"].shape == (3, 32)
 
 
+def test_word_states_are_stored_in_half_precision_and_streamed_as_float32(
+    tiny_config, tiny_inputs, tmp_path
+):
+    teacher = build_intent_slot_model(Encoder(tiny_config), 3, 5)
+    examples, inputs = _examples(tiny_inputs, n=4)
+    cache = TeacherCache(tmp_path / "cache").build(teacher, examples.batch(4), "k", word_layers=(2,))
+    stored = np.load(cache.directory / "word_hidden.npy")
+    assert stored.dtype == np.float16 and stored.shape == (4, 8, 1, 32)
+    expected = np.asarray(teacher_targets(teacher, inputs)["cls_hidden"])[:, 2]
+    np.testing.assert_allclose(stored[:, 0, 0], expected, atol=2e-3)  # [CLS] of layer 2
+    row = next(iter(cache.dataset()))
+    assert row["word_hidden"].dtype == tf.float32 and row["logits"]["slot_logits"].dtype == tf.float32
+
+
 def test_word_logits_move_to_the_other_tokenizations_word_starts():
     from tfcompress.distill.teacher_cache import align_word_logits
 
@@ -65,3 +79,8 @@ def test_word_logits_move_to_the_other_tokenizations_word_starts():
     # The other way round, the teacher covers fewer words than the student has.
     _, mask = align_word_logits(logits[:, :3], teacher_starts[:, :3], np.ones((1, 4), bool))
     np.testing.assert_array_equal(mask, [[1, 1, 0, 0]])
+    # Hidden states [N, S, layers, H] move the same way, whole.
+    states = np.arange(5 * 2 * 3, dtype="float16").reshape(1, 5, 2, 3)
+    aligned, _ = align_word_logits(states, teacher_starts, student_starts)
+    assert aligned.shape == (1, 6, 2, 3) and aligned.dtype == np.float16
+    np.testing.assert_array_equal(aligned[0, 3], states[0, 2])

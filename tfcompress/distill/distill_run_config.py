@@ -117,10 +117,13 @@ class DistillRunConfig:
     def _check_cross_vocabulary(self):
         d = self.distillation
         for key in ("hidden", "attention", "embedding"):
+            if key == "hidden" and d.hidden_target in ("cls", "words"):
+                continue  # [CLS] and word starts exist in both tokenizations
             if getattr(d, key):
                 raise ConfigError(
                     f"distillation.{key}: a student with its own vocabulary sees other tokens "
-                    "than the teacher; only soft_targets and ground_truth apply (set it to 0)"
+                    "than the teacher; only soft_targets, ground_truth and hidden with "
+                    "hidden_target cls or words apply (set it to 0)"
                 )
         if not self.cache_teacher:
             raise ConfigError(

@@ -4,7 +4,7 @@ import dataclasses
 
 from tfcompress.errors import ConfigError
 
-HIDDEN_TARGETS = ("cls", "tokens")
+HIDDEN_TARGETS = ("cls", "tokens", "words")
 TOKEN_POSITIONS = ("all", "word_starts")
 ATTENTION_TARGETS = ("probs", "scores")
 
@@ -17,7 +17,8 @@ class DistillationConfig:
     soft_targets   KL(teacher_T ‖ student_T) · T²
     hidden         MSE of hidden states of mapped layers: `hidden_target` "cls" is PKD's
                    (L2-normalized [CLS] states), "tokens" every real token's state (TinyBERT,
-                   KDLSQ)
+                   KDLSQ), "words" the L2-normalized state at each word's first piece (token
+                   tasks; aligned word by word, so it works across vocabularies)
     attention      MSE of attention maps of mapped layers (equal head counts):
                    `attention_target` "probs" (after softmax) or "scores" (before it, KDLSQ)
     embedding      MSE of the embedding outputs (layer 0) over real tokens

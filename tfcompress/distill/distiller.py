@@ -13,19 +13,33 @@ from tfcompress.models.encoder import INPUT_NAMES
 TEACHER_KEY = "teacher"
 
 
-def teacher_targets(teacher, inputs, with_intermediate=False):
+def teacher_targets(teacher, inputs, with_intermediate=False, word_layers=()):
     """What the losses need from the teacher: logits and every layer's [CLS] state,
-    plus full hidden states and attention maps when `with_intermediate`."""
+    plus full hidden states and attention maps when `with_intermediate`, and the states
+    of `word_layers` as "word_hidden" [B, S, len(word_layers), H] (for `hidden_target`
+    "words", whose positions are chosen later, once aligned to the student's words)."""
     logits, features = teacher.forward_with_features(inputs, training=False)
+    hidden = features["hidden_states"]
     targets = {
         "logits": logits,
-        "cls_hidden": ops.stack([h[:, 0, :] for h in features["hidden_states"]], axis=1),
+        "cls_hidden": ops.stack([h[:, 0, :] for h in hidden], axis=1),
     }
+    if word_layers:
+        targets["word_hidden"] = ops.stack([hidden[t] for t in word_layers], axis=2)
     if with_intermediate:
         targets["hidden_states"] = features["hidden_states"]
         targets["attention_probs"] = features["attention_probs"]
         targets["attention_scores"] = features["attention_scores"]
     return targets
+
+
+def _has_token_logits(output):
+    return any(len(head.shape) == 3 for head in keras.tree.flatten(output))
+
+
+def _token_labels(labels):
+    """The [B, S] token labels among a batch's label heads."""
+    return next(y for y in keras.tree.flatten(labels) if len(y.shape) == 2)
 
 
 class Distiller(keras.Model):
@@ -70,6 +84,15 @@ class Distiller(keras.Model):
         self.config = config or DistillationConfig()
         student_encoder, teacher_encoder = student.encoder, teacher.encoder
         self.layer_pairs = self._layer_pairs(student_encoder.config, teacher_encoder.config)
+        # Teacher layers whose states the "words" target reads (cached or live).
+        self.word_layers = ()
+        if self.config.hidden and self.config.hidden_target == "words":
+            self.word_layers = tuple(t for _, t in self.layer_pairs)
+            if not _has_token_logits(student.output):
+                raise ConfigError(
+                    "distillation.hidden_target: words compares states at labelled word "
+                    "starts, which only token tasks (tagging, intent + slot) have; use cls"
+                )
         self.hidden_projection = None
         s_width, t_width = student_encoder.config.hidden_size, teacher_encoder.config.hidden_size
         if (self.config.hidden or self.config.embedding) and s_width != t_width:
@@ -162,7 +185,7 @@ class Distiller(keras.Model):
             )
         hidden = student_features["hidden_states"]
         if c.hidden:
-            terms["hidden_loss"] = self._hidden_loss(hidden, teacher, padding_mask)
+            terms["hidden_loss"] = self._hidden_loss(hidden, teacher, labels, padding_mask)
         if c.attention:
             terms["attention_loss"] = self._attention_loss(student_features, teacher, padding_mask)
         if c.embedding:
@@ -187,12 +210,23 @@ class Distiller(keras.Model):
             return None
         if self.config.token_positions == "all":
             return padding_mask
-        mask = ops.cast(ops.not_equal(labels, -1), "float32")
+        return self._word_start_mask(labels, teacher)
+
+    @staticmethod
+    def _word_start_mask(token_labels, teacher):
+        mask = ops.cast(ops.not_equal(token_labels, -1), "float32")
         if "token_mask" in teacher:
             mask = mask * ops.cast(teacher["token_mask"], "float32")
         return mask
 
-    def _hidden_loss(self, hidden, teacher, padding_mask):
+    def _hidden_loss(self, hidden, teacher, labels, padding_mask):
+        if self.config.hidden_target == "words":
+            mask = self._word_start_mask(_token_labels(labels), teacher)
+            states = teacher["word_hidden"]
+            return sum(
+                losses.normalized_mse(self._project(hidden[s]), states[:, :, k, :], mask)
+                for k, (s, _) in enumerate(self.layer_pairs)
+            )
         if self.config.hidden_target == "tokens":
             return sum(
                 losses.hidden_state_mse(
@@ -202,7 +236,7 @@ class Distiller(keras.Model):
             )
         # PKD sums the patient loss over the mapped layers.
         return sum(
-            losses.normalized_cls_mse(
+            losses.normalized_mse(
                 self._project(hidden[s][:, 0, :]), teacher["cls_hidden"][:, t, :]
             )
             for s, t in self.layer_pairs
@@ -224,6 +258,7 @@ class Distiller(keras.Model):
                 self.teacher,
                 model_inputs,
                 with_intermediate=self.config.needs_intermediate_features,
+                word_layers=self.word_layers,
             )
         return model_inputs, cached
 

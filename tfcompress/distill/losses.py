@@ -52,14 +52,16 @@ def _l2_normalize(x):
     return x / ops.sqrt(ops.maximum(ops.sum(ops.square(x), axis=-1, keepdims=True), 1e-12))
 
 
-def normalized_cls_mse(student_cls, teacher_cls):
-    """PKD's patient loss for one layer pair: ‖h_s/‖h_s‖ − h_t/‖h_t‖‖², batch mean.
+def normalized_mse(student_states, teacher_states, mask=None):
+    """PKD's patient loss: ‖h_s/‖h_s‖ − h_t/‖h_t‖‖², averaged over examples.
 
-    Inputs are the [CLS] states [B, H] of one student and one teacher layer, of
-    equal width (project the student first when widths differ).
+    Inputs are [B, H] ([CLS] states of one layer pair) or [B, S, H] with a [B, S] `mask`
+    (states at chosen positions, such as word starts), of equal width (project the
+    student first when widths differ). Normalizing makes the loss blind to scale, which
+    matters for teachers with a few large hidden dimensions.
     """
-    diff = _l2_normalize(student_cls) - _l2_normalize(teacher_cls)
-    return _masked_mean(ops.sum(ops.square(diff), axis=-1), None)
+    diff = _l2_normalize(student_states) - _l2_normalize(teacher_states)
+    return _masked_mean(ops.sum(ops.square(diff), axis=-1), mask)
 
 
 def hidden_state_mse(student_hidden, teacher_hidden, mask=None):

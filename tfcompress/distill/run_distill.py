@@ -73,7 +73,7 @@ def build_student(config, teacher, runtime):
     return runtime.build_model(encoder)
 
 
-def _data_fingerprint(runtime, teacher_dir, teacher_runtime):
+def _data_fingerprint(runtime, teacher_dir, teacher_runtime, word_layers=()):
     model_file = teacher_dir / "model.keras"
     texts = hashlib.sha256(repr(_examples_key(runtime.train)).encode()).hexdigest()
     parts = [
@@ -86,6 +86,8 @@ def _data_fingerprint(runtime, teacher_dir, teacher_runtime):
     if teacher_runtime is not runtime:
         # Aligned to the student's tokenization: the student's vocabulary is part of the key.
         parts.append(hashlib.sha256("\n".join(runtime.tokenizer.vocab).encode()).hexdigest())
+    if word_layers:
+        parts.append(["word_hidden", *word_layers])
     return fingerprint(*parts)
 
 
@@ -96,38 +98,45 @@ def _examples_key(data):
 
 
 def _word_aligner(runtime, teacher_runtime):
-    """A cache transform moving token logits from the teacher's tokenization to the
-    student's, word by word (None when they share a tokenizer or the task has none)."""
+    """A cache transform moving token logits (and word states) from the teacher's
+    tokenization to the student's, word by word (None when they share a tokenizer or the
+    task has none)."""
     if teacher_runtime is runtime or runtime.task == "classification":
         return None
-    field = "logits.slot_logits" if runtime.task == "intent_slot" else "logits"
+    logits = "logits.slot_logits" if runtime.task == "intent_slot" else "logits"
 
     def token_labels(task_runtime):
         for _, labels in task_runtime.dataset(task_runtime.train):
             yield labels["slot_logits"] if isinstance(labels, dict) else labels
 
     def align(arrays):
-        aligned, mask = align_word_logits(
-            arrays[field],
-            word_start_positions(token_labels(teacher_runtime)),
-            word_start_positions(token_labels(runtime)),
-        )
-        return {**arrays, field: aligned, "token_mask": mask}
+        source = word_start_positions(token_labels(teacher_runtime))
+        target = word_start_positions(token_labels(runtime))
+        aligned = dict(arrays)
+        for field in (logits, "word_hidden"):
+            if field in arrays:
+                aligned[field], aligned["token_mask"] = align_word_logits(
+                    arrays[field], source, target
+                )
+        return aligned
 
     return align
 
 
-def cached_training_data(runtime, teacher, teacher_dir, teacher_runtime=None, cache_root=None):
+def cached_training_data(
+    runtime, teacher, teacher_dir, teacher_runtime=None, cache_root=None, word_layers=()
+):
     """(cache, epoch → that epoch's training batches carrying cached teacher targets).
 
     The cache lives in the teacher's run directory under a fingerprint of the
     data, tokenizer and teacher weights, so every student of one teacher on one
     dataset shares it; it is built on first use. With a `teacher_runtime` of another
     tokenizer (a student with its own vocabulary) the teacher reads its own tokens and
-    its token logits are aligned to the student's word starts.
+    its token logits are aligned to the student's word starts. `word_layers`: teacher
+    layers whose states are cached too (`teacher_targets`), aligned the same way.
     """
     teacher_runtime = teacher_runtime or runtime
-    key = _data_fingerprint(runtime, teacher_dir, teacher_runtime)
+    key = _data_fingerprint(runtime, teacher_dir, teacher_runtime, word_layers)
     cache = TeacherCache(Path(cache_root or teacher_dir) / "distill_cache" / key)
     if not cache.matches(key):
         cache.build(
@@ -135,6 +144,7 @@ def cached_training_data(runtime, teacher, teacher_dir, teacher_runtime=None, ca
             teacher_runtime.dataset(teacher_runtime.train),
             key,
             transform=_word_aligner(runtime, teacher_runtime),
+            word_layers=word_layers,
         )
     if cache.num_examples != len(runtime.train):
         raise RuntimeError(
@@ -204,6 +214,7 @@ class PreparedDistill:
     teacher: keras.Model
     student: keras.Model
     plan: RunPlan
+    word_layers: tuple  # teacher layers the "words" hidden target reads
 
 
 def prepare_distill(config, overwrite=False, strategy=None):
@@ -232,14 +243,24 @@ def prepare_distill(config, overwrite=False, strategy=None):
     with strategy.scope():
         teacher = teacher_run.load_model()
         student = build_student(config, teacher, runtime)
-        Distiller(student, teacher, config.distillation)  # validates maps and widths up front
+        # Validates maps and widths up front.
+        word_layers = Distiller(student, teacher, config.distillation).word_layers
     steps_per_epoch, _ = epoch_batches(config.training, runtime.train_dataset, len(runtime.train))
     source = ("teacher", teacher_run.directory)
     plan = task_plan("distill", run, resuming, runtime, config.training, steps_per_epoch, source)
     model_rows(plan, "teacher", teacher)
     model_rows(plan, "student", student)
     return PreparedDistill(
-        run, config_dict, resuming, teacher_run, runtime, teacher_runtime, teacher, student, plan
+        run,
+        config_dict,
+        resuming,
+        teacher_run,
+        runtime,
+        teacher_runtime,
+        teacher,
+        student,
+        plan,
+        word_layers,
     )
 
 
@@ -261,7 +282,12 @@ def run_distill(config, overwrite=False, callbacks=(), verbose=None):
     cache = None
     if config.cache_teacher and not config.distillation.needs_intermediate_features:
         cache, epoch_dataset = cached_training_data(
-            runtime, teacher, teacher_run.directory, teacher_runtime, cache_root=scratch
+            runtime,
+            teacher,
+            teacher_run.directory,
+            teacher_runtime,
+            cache_root=scratch,
+            word_layers=p.word_layers,
         )
     else:
         epoch_dataset = runtime.train_dataset

@@ -14,6 +14,9 @@ from tfcompress.distill.distiller import teacher_targets
 from tfcompress.models.encoder import INPUT_NAMES
 
 _META = "meta.json"
+# Per-token states are [N, S, layers, H]: float16 halves the largest field on disk and in
+# memory (its loss compares L2-normalized states, which float16 resolves to ~1e-3).
+_HALF_PRECISION = ("word_hidden",)
 
 
 def _flatten(targets):
@@ -66,17 +69,20 @@ class TeacherCache:
     def num_examples(self):
         return json.loads((self.directory / _META).read_text())["num_examples"]
 
-    def build(self, teacher, batches, key, transform=None):
-        """Runs `teacher` over `batches` of (inputs, labels) and stores its targets,
-        passed through `transform` ({field: array} → {field: array}) when given."""
+    def build(self, teacher, batches, key, transform=None, word_layers=()):
+        """Runs `teacher` over `batches` of (inputs, labels) and stores its targets
+        (with the states of `word_layers`, see `teacher_targets`), passed through
+        `transform` ({field: array} → {field: array}) when given."""
         chunks = {}
         compute = tf.function(
-            lambda x: _flatten(teacher_targets(teacher, x)), reduce_retracing=True
+            lambda x: _flatten(teacher_targets(teacher, x, word_layers=word_layers)),
+            reduce_retracing=True,
         )
         for inputs, _ in batches:
             targets = compute({name: inputs[name] for name in INPUT_NAMES})
             for name, value in targets.items():
-                chunks.setdefault(name, []).append(np.asarray(value, dtype=np.float32))
+                dtype = np.float16 if name in _HALF_PRECISION else np.float32
+                chunks.setdefault(name, []).append(np.asarray(value, dtype=dtype))
         arrays = {name: np.concatenate(parts) for name, parts in chunks.items()}
         if transform is not None:
             arrays = transform(arrays)
@@ -110,9 +116,9 @@ class TeacherCache:
             for start in range(0, count, chunk_size):
                 yield {f: np.asarray(a[start : start + chunk_size]) for f, a in arrays.items()}
 
-        signature = {f: tf.TensorSpec((None, *a.shape[1:]), tf.float32) for f, a in arrays.items()}
+        signature = {f: tf.TensorSpec((None, *a.shape[1:]), a.dtype) for f, a in arrays.items()}
         flat = tf.data.Dataset.from_generator(chunks, output_signature=signature).unbatch()
-        return flat.map(_unflatten)
+        return flat.map(lambda x: _unflatten({f: tf.cast(v, tf.float32) for f, v in x.items()}))
 
 
 def word_start_positions(label_batches):
@@ -121,14 +127,15 @@ def word_start_positions(label_batches):
 
 
 def align_word_logits(logits, source_starts, target_starts):
-    """Token logits [N, S_src, C] moved word by word onto another tokenization.
+    """Per-token values [N, S_src, ...] (logits, hidden states) moved word by word onto
+    another tokenization.
 
-    Word k's logits sit at the k-th word start of `source_starts` [N, S_src] and go to
-    the k-th word start of `target_starts` [N, S_tgt]. Returns (aligned [N, S_tgt, C],
-    mask [N, S_tgt] float): 1 where a word start received the source's logits, 0 elsewhere
+    Word k's values sit at the k-th word start of `source_starts` [N, S_src] and go to
+    the k-th word start of `target_starts` [N, S_tgt]. Returns (aligned [N, S_tgt, ...],
+    mask [N, S_tgt] float): 1 where a word start received the source's values, 0 elsewhere
     (other pieces, padding, and words the source's sequence length cut off).
     """
-    aligned = np.zeros((len(logits), target_starts.shape[1], logits.shape[-1]), logits.dtype)
+    aligned = np.zeros((len(logits), target_starts.shape[1], *logits.shape[2:]), logits.dtype)
     mask = np.zeros(target_starts.shape, np.float32)
     for row, (source, target) in enumerate(zip(source_starts, target_starts, strict=True)):
         src, tgt = np.flatnonzero(source), np.flatnonzero(target)
