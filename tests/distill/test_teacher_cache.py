@@ -55,13 +55,14 @@ def test_word_states_are_stored_in_half_precision_and_streamed_as_float32(
 ):
     teacher = build_intent_slot_model(Encoder(tiny_config), 3, 5)
     examples, inputs = _examples(tiny_inputs, n=4)
-    cache = TeacherCache(tmp_path / "cache").build(teacher, examples.batch(4), "k", word_layers=(2,))
+    cache = TeacherCache(tmp_path / "cache")
+    cache.build(teacher, examples.batch(4), "k", word_layers=(2,))
     stored = np.load(cache.directory / "word_hidden.npy")
     assert stored.dtype == np.float16 and stored.shape == (4, 8, 1, 32)
     expected = np.asarray(teacher_targets(teacher, inputs)["cls_hidden"])[:, 2]
     np.testing.assert_allclose(stored[:, 0, 0], expected, atol=2e-3)  # [CLS] of layer 2
     row = next(iter(cache.dataset()))
-    assert row["word_hidden"].dtype == tf.float32 and row["logits"]["slot_logits"].dtype == tf.float32
+    assert row["word_hidden"].dtype == row["logits"]["slot_logits"].dtype == tf.float32
 
 
 def test_word_logits_move_to_the_other_tokenizations_word_starts():
