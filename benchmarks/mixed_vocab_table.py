@@ -10,7 +10,9 @@ timed in the same run). Also the pretraining scale of each stage, a PNG of the s
 curves (and stage II against NoKD), and `<root>/mixed_vocab_records.json`.
 
 Usage: python benchmarks/mixed_vocab_table.py runs/mixed_vocab [--teacher-root runs]
-         [--runs 200] [--png docs/mixed_vocab_curves.png] > runs/logs/mixed_vocab_table.md
+         [--runs 200] [--png docs/mixed_vocab_curves.png] [--no-latency]
+         > runs/logs/mixed_vocab_table.md
+(`--no-latency`: scores and sizes only, for a machine that is busy; p50 columns read "—".)
 """
 
 import argparse
@@ -29,6 +31,9 @@ FINETUNES = {
     "kd_long_": "labels + task KD, 20 ep at 2e-3 (SNIPS)",
     "swap_": "labels, slot swap ×2, 7 ep at 2e-3 (SNIPS)",
     "kd_swap_": "labels + task KD, slot swap ×2, 7 ep at 2e-3 (SNIPS)",
+    # distill_snips_words.yaml at hidden weight 1 and 5 (its output_dir names the weight).
+    "kd_words1_swap_": "labels + task KD + word states ×1, slot swap ×2, 7 ep at 2e-3 (SNIPS)",
+    "kd_words5_swap_": "labels + task KD + word states ×5, slot swap ×2, 7 ep at 2e-3 (SNIPS)",
 }
 
 
@@ -255,6 +260,7 @@ def main(argv=None):
     parser.add_argument("--teacher-root", type=Path, default=Path("runs"))
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--png", type=Path, default=Path("docs/mixed_vocab_curves.png"))
+    parser.add_argument("--no-latency", action="store_true")
     args = parser.parse_args(argv)
     sizes = sorted({int(p.name.split("_h")[1]) for p in args.root.glob("stage*_h*")})
     records = [
@@ -273,7 +279,7 @@ def main(argv=None):
         for path in (r["int8_path"], r["text_path"])
         if path and Path(path).is_file()
     ]
-    p50s = _interleaved_p50(paths, args.runs) if paths else {}
+    p50s = _interleaved_p50(paths, args.runs) if paths and not args.no_latency else {}
     for r in records:
         r["int8_p50_ms"] = p50s.get(r["int8_path"])
         r["int8_text_p50_ms"] = p50s.get(r["text_path"])

@@ -32,3 +32,20 @@ def test_classification_metrics_returns_python_floats():
     assert type(slot_f1([["B-x"]], [["B-x"]])) is float
     with pytest.raises(ValueError, match="bleu"):
         classification_metrics(("bleu",), Y_TRUE, Y_PRED)
+
+
+def test_slot_f1_by_type_breaks_the_micro_f1_down():
+    from tfcompress.data import slot_f1_by_type
+
+    true = [["B-city", "I-city", "O", "B-date"], ["B-city", "O"]]
+    pred = [["B-city", "I-city", "O", "B-city"], ["B-city", "O"]]
+    scores = slot_f1_by_type(true, pred)
+    assert set(scores) == {"city", "date"}
+    # city: 2 true spans found, 3 predicted; date: its one span missed.
+    assert scores["city"]["recall"] == 1.0 and scores["city"]["precision"] == pytest.approx(2 / 3)
+    assert scores["city"]["support"] == 2 and scores["date"] == {
+        "f1": 0.0,
+        "precision": 0.0,
+        "recall": 0.0,
+        "support": 1,
+    }

@@ -8,7 +8,14 @@ from tfcompress.data.datasets import (
 )
 from tfcompress.data.glue import GLUE_TASKS, read_glue_tsv
 from tfcompress.data.glue_task import GlueTask
-from tfcompress.data.metrics import accuracy, classification_metrics, f1, matthews_corrcoef, slot_f1
+from tfcompress.data.metrics import (
+    accuracy,
+    classification_metrics,
+    f1,
+    matthews_corrcoef,
+    slot_f1,
+    slot_f1_by_type,
+)
 from tfcompress.data.mlm_examples import MaskingConfig, mlm_dataset
 from tfcompress.data.segmented_corpus import SegmentedCorpus
 from tfcompress.data.slot_value_swap import SlotValueSwap
@@ -45,6 +52,7 @@ __all__ = [
     "read_intent_slot_dir",
     "read_vocabulary",
     "slot_f1",
+    "slot_f1_by_type",
     "synthetic_label_names",
     "tagging_dataset",
     "word_level_predictions",

@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 
 import numpy as np
+from seqeval.metrics import classification_report as _seqeval_report
 from seqeval.metrics import f1_score as _seqeval_f1
 from sklearn import metrics as _sk
 
@@ -24,6 +25,29 @@ def matthews_corrcoef(y_true, y_pred) -> float:
 def slot_f1(true_tags: Sequence[Sequence[str]], pred_tags: Sequence[Sequence[str]]) -> float:
     """CoNLL-style span micro F1 (seqeval default mode): a span counts only if exact."""
     return float(_seqeval_f1([list(t) for t in true_tags], [list(p) for p in pred_tags]))
+
+
+def slot_f1_by_type(
+    true_tags: Sequence[Sequence[str]], pred_tags: Sequence[Sequence[str]]
+) -> dict[str, dict[str, float]]:
+    """{slot: {"f1", "precision", "recall", "support"}} per slot type, CoNLL spans as in
+    `slot_f1` (whose micro average over all types this breaks down)."""
+    report = _seqeval_report(
+        [list(t) for t in true_tags],
+        [list(p) for p in pred_tags],
+        output_dict=True,
+        zero_division=0,
+    )
+    return {
+        slot: {
+            "f1": float(scores["f1-score"]),
+            "precision": float(scores["precision"]),
+            "recall": float(scores["recall"]),
+            "support": int(scores["support"]),
+        }
+        for slot, scores in report.items()
+        if not slot.endswith(" avg")
+    }
 
 
 _CLASSIFICATION_METRICS = {"accuracy": accuracy, "f1": f1, "mcc": matthews_corrcoef}

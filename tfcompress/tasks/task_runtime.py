@@ -174,6 +174,16 @@ class TaskRuntime:
             "sentence_accuracy": float((intents_right & slots_right).mean()),
         }
 
+    def predicted_word_tags(self, model, dataset=None):
+        """The tag `model` gives each word of the eval split (a token task's), as
+        `evaluate` scores them: one list of tag names per utterance."""
+        if self.task == "classification":
+            raise ValueError("a classification task has no word tags")
+        outputs, labels = _predictions_and_labels(model, dataset or self.eval_dataset())
+        if self.task == "intent_slot":
+            outputs, labels = outputs["slot_logits"], labels["slot_logits"]
+        return self._word_tags(outputs, labels)
+
     def _word_tags(self, slot_logits, slot_labels):
         predicted = word_level_predictions(slot_logits.argmax(-1), slot_labels)
         names = self.labels["tags"]

@@ -1,0 +1,24 @@
+import pytest
+
+from tfcompress.data import slot_f1, slot_f1_by_type
+from tfcompress.tasks import FinishedRun
+
+
+def test_predicted_word_tags_are_what_evaluate_scores(finished_run):
+    run = FinishedRun.read(finished_run[0])
+    runtime = run.task_runtime()
+    model = run.load_model()
+    tags = runtime.predicted_word_tags(model)
+    assert [len(t) for t in tags] == [len(w) for w in runtime.eval.words]
+    f1 = slot_f1(runtime.eval.tags, tags)
+    assert f1 == pytest.approx(runtime.evaluate(model)["slot_f1"])
+    # The per-type breakdown covers every span of the eval split.
+    by_type = slot_f1_by_type(runtime.eval.tags, tags)
+    spans = sum(tag.startswith("B-") for row in runtime.eval.tags for tag in row)
+    assert sum(s["support"] for s in by_type.values()) == spans
+
+
+def test_a_classification_run_has_no_word_tags(finished_classification_run):
+    run = FinishedRun.read(finished_classification_run[0])
+    with pytest.raises(ValueError, match="no word tags"):
+        run.task_runtime().predicted_word_tags(run.load_model())
