@@ -4,7 +4,7 @@ import dataclasses
 
 import numpy as np
 
-from tfcompress.data.task_data import IntentSlotData
+from tfcompress.data.task_data import IntentSlotData, value_tags
 from tfcompress.errors import ConfigError
 
 
@@ -60,7 +60,7 @@ class SlotValueSwap:
                 choices = values[slot]
                 value = list(choices[rng.integers(len(choices))])
             new_words += value
-            new_tags += _value_tags(slot, len(value)) if slot else tags[start:end]
+            new_tags += value_tags(slot, len(value)) if slot else tags[start:end]
         return new_words, new_tags
 
 
@@ -89,7 +89,3 @@ def _spans(tags):
         else:
             spans.append([i, i + 1, slot])
     return spans
-
-
-def _value_tags(slot, length):
-    return [f"B-{slot}"] + [f"I-{slot}"] * (length - 1)

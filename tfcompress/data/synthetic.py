@@ -11,7 +11,7 @@ import random
 from pathlib import Path
 
 from tfcompress.atomic_write import write_text_atomic
-from tfcompress.data.task_data import IntentSlotData
+from tfcompress.data.task_data import IntentSlotData, value_tags
 
 _PEOPLE = ["anna", "marco", "lisa ray", "sam", "john lee", "nina simone", "the kid laroi", "maria"]
 _DAYS = [
@@ -124,7 +124,7 @@ def _fill(template: str, rng: random.Random) -> tuple[list[str], list[str]]:
             slot = part[1:-1]
             value = rng.choice(SLOT_VALUES[slot]).split()
             words += value
-            tags += [f"B-{slot}"] + [f"I-{slot}"] * (len(value) - 1)
+            tags += value_tags(slot, len(value))
         else:
             words.append(part)
             tags.append("O")

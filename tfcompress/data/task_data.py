@@ -88,3 +88,8 @@ def _sample_indices(size: int, n: int, seed: int) -> np.ndarray:
     if n >= size:
         return np.arange(size)
     return np.sort(np.random.default_rng(seed).choice(size, size=n, replace=False))
+
+
+def value_tags(slot: str, length: int) -> list[str]:
+    """IOB2 tags of one slot value of `length` words: B- on the first, I- on the rest."""
+    return [f"B-{slot}"] + [f"I-{slot}"] * (length - 1)
