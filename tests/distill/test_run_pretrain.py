@@ -224,7 +224,8 @@ def test_vocab_command_reports_size_and_overlap(world, tmp_path, capsys):
     assert len(set(tokens) & set((world / "teacher" / "vocab.txt").read_text().split())) > 0
 
 
-def test_task_distillation_across_vocabularies(world, finished_run, tmp_path):
+def _distil_across_vocabularies(world, finished_run, tmp_path, examples, distillation):
+    """Distils the tiny teacher into the stage-II student; (summary, its teacher cache)."""
     import shutil
 
     from tfcompress.distill.distill_run_config import distill_config_from_dict
@@ -239,21 +240,28 @@ def test_task_distillation_across_vocabularies(world, finished_run, tmp_path):
         "teacher": str(teacher),
         "data": {
             "format": "synthetic",
-            "synthetic_train_examples": 96,
+            "synthetic_train_examples": examples,
             "synthetic_eval_examples": 32,
         },
         "student": {"checkpoint": str(world / "stage2"), "sequence_length": 24},
-        "distillation": {"ground_truth": 0.0, "soft_targets": 1.0},
+        "distillation": distillation,
         "training": {"epochs": 3, "batch_size": 16, "learning_rate": 3e-3},
     }
     summary = run_distill(distill_config_from_dict(values), verbose=0)
+    (cache,) = (teacher / "distill_cache").glob("*/")
+    return summary, cache
+
+
+def test_task_distillation_across_vocabularies(world, finished_run, tmp_path):
+    summary, cache = _distil_across_vocabularies(
+        world, finished_run, tmp_path, 96, {"ground_truth": 0.0, "soft_targets": 1.0}
+    )
     assert summary["model"]["encoder"]["vocab_size"] == 196
     assert (tmp_path / "kd" / "vocab.txt").read_text() == (
         world / "stage2" / "vocab.txt"
     ).read_text()
     kd = _losses(tmp_path / "kd", "kd_loss")
     assert kd[-1] < kd[0]
-    (cache,) = (teacher / "distill_cache").glob("*/")
     slots, mask = (np.load(cache / f"{n}.npy") for n in ("logits.slot_logits", "token_mask"))
     # Aligned onto the student's 24 positions, non-zero only at the word starts it covered.
     assert slots.shape[:2] == mask.shape == (96, 24)
@@ -261,33 +269,17 @@ def test_task_distillation_across_vocabularies(world, finished_run, tmp_path):
 
 
 def test_word_states_distil_across_vocabularies(world, finished_run, tmp_path):
-    import shutil
-
-    from tfcompress.distill.distill_run_config import distill_config_from_dict
-    from tfcompress.distill.run_distill import run_distill
-
-    teacher = tmp_path / "teacher"
-    shutil.copytree(finished_run[0], teacher, ignore=shutil.ignore_patterns("distill_cache"))
-    values = {
-        "task": "intent_slot",
-        "output_dir": str(tmp_path / "kd"),
-        "teacher": str(teacher),
-        "data": {"format": "synthetic", "synthetic_train_examples": 64},
-        "student": {"checkpoint": str(world / "stage2"), "sequence_length": 24},
-        # The hidden loss alone: whatever falls is the word-state term.
-        "distillation": {
-            "ground_truth": 0.0,
-            "soft_targets": 0.0,
-            "hidden": 1.0,
-            "hidden_target": "words",
-            "layer_map": [[2, 2]],
-        },
-        "training": {"epochs": 3, "batch_size": 16, "learning_rate": 3e-3},
+    # The hidden loss alone: whatever falls is the word-state term.
+    distillation = {
+        "ground_truth": 0.0,
+        "soft_targets": 0.0,
+        "hidden": 1.0,
+        "hidden_target": "words",
+        "layer_map": [[2, 2]],
     }
-    run_distill(distill_config_from_dict(values), verbose=0)
+    _, cache = _distil_across_vocabularies(world, finished_run, tmp_path, 64, distillation)
     hidden = _losses(tmp_path / "kd", "hidden_loss")
     assert hidden[-1] < 0.8 * hidden[0], hidden
-    (cache,) = (teacher / "distill_cache").glob("*/")
     states, mask = (np.load(cache / f"{n}.npy") for n in ("word_hidden", "token_mask"))
     # The teacher's layer-2 states, aligned onto the student's 24 positions at word starts.
     assert states.shape == (64, 24, 1, 32) and states.dtype == np.float16
