@@ -221,6 +221,12 @@ CASES = {
         ),
         ["data.slot_swap.probability", "1.5"],
     ),
+    "phrase_fill under finetune (no teacher to label the names)": (
+        lambda w: w.finetune(
+            _with_data(tiny_values(w.protected), phrase_fill={"corpus": ["wiki.txt"]})
+        ),
+        ["data.phrase_fill", "distill"],
+    ),
     "duplicate vocabulary entries": (
         lambda w: w.with_vocab(SPECIALS + ["hello", "hello"]),
         ["vocab.txt", "'hello' more than once"],

@@ -292,6 +292,38 @@ def test_slot_soft_targets_ignore_padding(tiny_config):
     assert abs(kd(slot_targets + real_noise) - kd(slot_targets)) > 0.1
 
 
+def test_unlabelled_word_starts_train_on_soft_targets_alone(tiny_config):
+    # Slot label -2 (a word data.phrase_fill put there): a word start for the soft targets,
+    # no gold label for the ground truth.
+    student, teacher = _models(_peaked(tiny_config), None, build_intent_slot_model, 3, 5)
+    config = DistillationConfig(temperature=2.0, token_positions="word_starts")
+    distiller = Distiller(student, teacher, config)
+    inputs, _ = _padded_batch()
+    slots = np.full((6, 8), -1, "int64")
+    slots[:, 1] = 2
+    slots[:, 2] = -2
+    labels = {"intent_logits": np.arange(6) % 3, "slot_logits": slots}
+    logits, feats = student.forward_with_features(inputs, training=False)
+    targets = teacher_targets(teacher, inputs)
+    terms = distiller.compute_losses(logits, feats, targets, labels, inputs["padding_mask"])
+
+    def kl(s, t):
+        p = np.exp(_log_softmax(np.asarray(t) / 2.0))
+        return (p * (np.log(p) - _log_softmax(np.asarray(s) / 2.0))).sum(-1) * 4.0
+
+    def ce(s, y):
+        return -np.take_along_axis(_log_softmax(np.asarray(s)), y[..., None], -1)[..., 0]
+
+    slot_logits = np.asarray(logits["slot_logits"])
+    expected_gt = ce(logits["intent_logits"], labels["intent_logits"]).mean()
+    expected_gt += ce(slot_logits[:, 1], slots[:, 1]).mean()
+    expected_kd = kl(logits["intent_logits"], targets["logits"]["intent_logits"]).mean()
+    slot_targets = np.asarray(targets["logits"]["slot_logits"])
+    expected_kd += kl(slot_logits[:, 1:3], slot_targets[:, 1:3]).mean()
+    assert float(terms["gt_loss"]) == pytest.approx(expected_gt, rel=1e-5)
+    assert float(terms["kd_loss"]) == pytest.approx(expected_kd, rel=1e-5)
+
+
 def test_evaluate_reports_the_training_loss_terms(tiny_config):
     # With dropout in both models: evaluate must run them with training=False and weigh
     # the same terms as fit, so its `loss` equals compute_losses on the batch.

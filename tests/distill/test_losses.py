@@ -56,3 +56,11 @@ def test_hidden_and_attention_mse_by_hand():
     ta = np.array([[[[1.0, 0.0], [0.5, 0.5]]]], "float32")
     assert float(losses.attention_mse(sa, ta)) == pytest.approx((0.5 + 0.25) / 2)
     assert float(losses.attention_mse(sa, ta, mask=np.array([[1, 0]]))) == pytest.approx(0.5)
+
+
+def test_ground_truth_cross_entropy_ignores_unlabelled_words():
+    # -2 marks a word start without a gold tag (data.phrase_fill): not counted either.
+    logits = np.array([[[2.0, 0.0], [0.0, 9.0], [5.0, -5.0]]], "float32")
+    labels = np.array([[0, -2, 1]])
+    expected = (math.log(1 + math.exp(-2)) + math.log(1 + math.exp(10))) / 2
+    assert float(losses.ground_truth_cross_entropy(labels, logits)) == pytest.approx(expected, 1e-5)

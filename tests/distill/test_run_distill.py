@@ -118,3 +118,17 @@ def test_slot_swap_copies_train_with_the_teachers_outputs_on_them(finished_run, 
     # The copies' targets are the teacher's outputs on swapped utterances, not the originals'.
     logits = np.load(cache / "logits.intent_logits.npy")
     assert not np.allclose(logits[96:192], logits[:96])
+
+
+def test_phrase_fill_copies_train_on_the_teachers_labels_alone(finished_run, tmp_path):
+    teacher_dir = shutil.copytree(finished_run[0], tmp_path / "teacher")
+    shutil.rmtree(teacher_dir / "distill_cache", ignore_errors=True)
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("We flew from Lake Placid to Port Moresby. Then Lake Placid again.\n" * 3)
+    values = _values(teacher_dir, tmp_path / "s", training={"epochs": 1, "batch_size": 16})
+    values["data"]["phrase_fill"] = {"corpus": [str(corpus)], "copies": 1, "probability": 1.0}
+    summary = run_distill(distill_config_from_dict(values), verbose=0)
+    assert summary["train"]["examples"] == 2 * 96
+    (cache,) = (teacher_dir / "distill_cache").glob("*")
+    assert json.loads((cache / "meta.json").read_text())["num_examples"] == 2 * 96
+    assert np.isfinite(summary["train"]["final_loss"])

@@ -18,6 +18,7 @@ from tfcompress.data.metrics import (
 )
 from tfcompress.data.mlm_examples import MaskingConfig, mlm_dataset
 from tfcompress.data.segmented_corpus import SegmentedCorpus
+from tfcompress.data.slot_phrase_fill import SlotPhraseFill
 from tfcompress.data.slot_value_swap import SlotValueSwap
 from tfcompress.data.snips import read_intent_slot_dir
 from tfcompress.data.synthetic import (
@@ -35,6 +36,7 @@ __all__ = [
     "IntentSlotData",
     "MaskingConfig",
     "SegmentedCorpus",
+    "SlotPhraseFill",
     "SlotValueSwap",
     "TextClassificationData",
     "WordPieceTokenizer",

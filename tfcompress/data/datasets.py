@@ -5,9 +5,13 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
-from tfcompress.data.task_data import IntentSlotData, TextClassificationData
+from tfcompress.data.task_data import UNLABELED_TAG, IntentSlotData, TextClassificationData
 from tfcompress.data.wordpiece_tokenizer import WordPieceTokenizer
 from tfcompress.errors import DataError
+
+# The token label of an unlabelled word's first piece: a word start (not IGNORE_LABEL),
+# skipped by ground truth (negative).
+UNLABELED_WORD = -2
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -51,7 +55,8 @@ def intent_slot_dataset(
 ) -> tf.data.Dataset:
     """Batches of (inputs, {"intent_logits": int32 [B], "slot_logits": int32 [B, S]}).
 
-    Slot labels sit on each word's first wordpiece, -1 elsewhere (see encode_tagged).
+    Slot labels sit on each word's first wordpiece, -1 elsewhere (see encode_tagged); a
+    word tagged UNLABELED_TAG has UNLABELED_WORD (-2) there, a word start no tag trains.
     `unseen_labels="count_as_wrong"` labels an intent outside `intent_names` -1 (never
     predicted) and a tag outside `tag_names` "O" (scoring reads the gold tags as text).
     """
@@ -89,9 +94,11 @@ def _tagged_examples(
     if len(data) == 0:
         raise DataError("no intent/slot examples to build a dataset from; check the data directory")
     outside = list(tag_names).index("O") if keep_unseen else None
-    tag_index = _index(tag_names, (t for row in data.tags for t in row), "slot tag", outside)
+    tags = [t for row in data.tags for t in row]
+    tag_index = _index(tag_names, set(tags) - {UNLABELED_TAG}, "slot tag", outside)
+    tag_index[UNLABELED_TAG] = UNLABELED_WORD
     lengths = [len(row) for row in data.words]
-    flat_tags = [tag_index.get(t, outside) for row in data.tags for t in row]
+    flat_tags = [tag_index.get(t, outside) for t in tags]
     columns = (
         tf.RaggedTensor.from_row_lengths(
             tf.constant([w for row in data.words for w in row], tf.string), lengths

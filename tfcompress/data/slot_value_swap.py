@@ -4,7 +4,7 @@ import dataclasses
 
 import numpy as np
 
-from tfcompress.data.task_data import IntentSlotData, value_tags
+from tfcompress.data.task_data import IntentSlotData, concatenate, value_tags
 from tfcompress.errors import ConfigError
 
 
@@ -40,28 +40,39 @@ class SlotValueSwap:
 
     def apply(self, data: IntentSlotData, seed: int) -> IntentSlotData:
         """The originals followed by `copies` swapped copies, reproducible from `seed`."""
-        values = slot_values(data)
-        rng = np.random.default_rng(seed)
-        words, tags = list(data.words), list(data.tags)
-        for _ in range(self.copies):
-            for row_words, row_tags in zip(data.words, data.tags, strict=True):
-                new_words, new_tags = self._swap(row_words, row_tags, values, rng)
-                words.append(new_words)
-                tags.append(new_tags)
-        return dataclasses.replace(
-            data, words=words, tags=tags, intents=list(data.intents) * (self.copies + 1)
-        )
+        return concatenate(data, self.copies_of(data, seed))
 
-    def _swap(self, words, tags, values, rng):
-        new_words, new_tags = [], []
-        for start, end, slot in _spans(tags):
-            value = words[start:end]
-            if slot is not None and rng.random() < self.probability:
-                choices = values[slot]
-                value = list(choices[rng.integers(len(choices))])
-            new_words += value
-            new_tags += value_tags(slot, len(value)) if slot else tags[start:end]
-        return new_words, new_tags
+    def copies_of(self, data: IntentSlotData, seed: int) -> IntentSlotData:
+        """The `copies` swapped copies alone."""
+        values = slot_values(data)
+
+        def other_value(slot, rng):
+            choices = values[slot]
+            value = list(choices[rng.integers(len(choices))])
+            return value, value_tags(slot, len(value))
+
+        return replace_slot_values(data, other_value, self.copies, self.probability, seed)
+
+
+def replace_slot_values(data, new_value, copies, probability, seed, slots=None):
+    """`copies` copies of `data` in which each slot value (of `slots`, or any) is, with
+    `probability`, replaced by `new_value(slot, rng)` → (words, tags); other words keep
+    their tags."""
+    rng = np.random.default_rng(seed)
+    words, tags = [], []
+    for _ in range(copies):
+        for row_words, row_tags in zip(data.words, data.tags, strict=True):
+            new_words, new_tags = [], []
+            for start, end, slot in _spans(row_tags):
+                value = row_words[start:end], row_tags[start:end]
+                chosen = slot is not None and (slots is None or slot in slots)
+                if chosen and rng.random() < probability:
+                    value = new_value(slot, rng)
+                new_words += value[0]
+                new_tags += value[1]
+            words.append(new_words)
+            tags.append(new_tags)
+    return dataclasses.replace(data, words=words, tags=tags, intents=list(data.intents) * copies)
 
 
 def slot_values(data: IntentSlotData) -> dict[str, list[tuple[str, ...]]]:

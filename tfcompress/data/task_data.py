@@ -48,6 +48,11 @@ class TextClassificationData:
         )
 
 
+# The tag of a word whose slot no one labelled (SlotPhraseFill): a word start that only a
+# teacher's outputs can train; tag_names() leaves it out and datasets give it UNLABELED_WORD.
+UNLABELED_TAG = "?"
+
+
 @dataclass
 class IntentSlotData:
     """Utterances as word lists, one IOB slot tag per word, one intent per utterance."""
@@ -69,7 +74,7 @@ class IntentSlotData:
 
     def tag_names(self) -> list[str]:
         """Sorted tags with "O" first; "O" is always present since it pads truncated words."""
-        return ["O"] + sorted({t for row in self.tags for t in row} - {"O"})
+        return ["O"] + sorted({t for row in self.tags for t in row} - {"O", UNLABELED_TAG})
 
     def subset(self, n: int, seed: int = 0) -> "IntentSlotData":
         """A random sample of `n` examples (all if n >= len), in their original order."""
@@ -93,3 +98,13 @@ def _sample_indices(size: int, n: int, seed: int) -> np.ndarray:
 def value_tags(slot: str, length: int) -> list[str]:
     """IOB2 tags of one slot value of `length` words: B- on the first, I- on the rest."""
     return [f"B-{slot}"] + [f"I-{slot}"] * (length - 1)
+
+
+def concatenate(*parts: IntentSlotData) -> IntentSlotData:
+    """One IntentSlotData with the utterances of `parts` in order."""
+    return replace(
+        parts[0],
+        words=[w for p in parts for w in p.words],
+        tags=[t for p in parts for t in p.tags],
+        intents=[i for p in parts for i in p.intents],
+    )

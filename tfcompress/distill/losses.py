@@ -27,11 +27,12 @@ def _masked_mean(values, mask):
     return total / ops.maximum(count, 1.0)
 
 
-def ground_truth_cross_entropy(labels, logits, ignore_label=-1):
-    """Sparse CE with integer `labels`; positions labelled `ignore_label` do not count."""
+def ground_truth_cross_entropy(labels, logits):
+    """Sparse CE with integer `labels`; negative labels (not a word start, no gold
+    label) do not count."""
     labels = ops.cast(labels, "int32")
-    valid = ops.cast(ops.not_equal(labels, ignore_label), logits.dtype)
-    safe_labels = ops.where(labels == ignore_label, 0, labels)
+    valid = ops.cast(labels >= 0, logits.dtype)
+    safe_labels = ops.maximum(labels, 0)
     per_position = ops.sparse_categorical_crossentropy(safe_labels, logits, from_logits=True)
     return _masked_mean(per_position, valid)
 

@@ -4,6 +4,7 @@ import dataclasses
 
 from tfcompress.config_loading import resolve_path
 from tfcompress.data.glue import GLUE_TASKS
+from tfcompress.data.slot_phrase_fill import SlotPhraseFill
 from tfcompress.data.slot_value_swap import SlotValueSwap
 from tfcompress.data.tfds_source import TfdsSource
 from tfcompress.errors import ConfigError
@@ -22,7 +23,9 @@ class DataConfig:
     output for (see `tfcompress.tasks.unseen_labels`): "error" or "count_as_wrong".
 
     `slot_swap` (intent + slot and tagging tasks) adds training utterances with swapped
-    slot values (`SlotValueSwap`), after `train_subset` is drawn."""
+    slot values (`SlotValueSwap`), after `train_subset` is drawn; `phrase_fill` (under
+    `distill`) adds copies whose slot values are corpus names for the teacher to label
+    (`SlotPhraseFill`), made from the same draw."""
 
     format: str
     train: str | None = None
@@ -37,6 +40,7 @@ class DataConfig:
     # Typed as the dataclass itself (None when absent) so recipes nest it as a mapping.
     tfds: TfdsSource = None
     slot_swap: SlotValueSwap = None
+    phrase_fill: SlotPhraseFill = None
 
     def __post_init__(self):
         if self.format not in DATA_FORMATS:
@@ -71,16 +75,19 @@ def resolve_data_paths(data, base_dir):
     """The section's paths (train, eval, tfds.data_dir) made absolute against `base_dir`."""
     data.train = resolve_path(data.train, base_dir)
     data.eval = resolve_path(data.eval, base_dir)
+    if data.phrase_fill is not None:
+        data.phrase_fill.corpus = [resolve_path(f, base_dir) for f in data.phrase_fill.corpus]
     if data.tfds is not None:
         data.tfds.data_dir = resolve_path(data.tfds.data_dir, base_dir)
 
 
 def check_task_matches_data(task, data):
-    if task == "classification" and data.slot_swap is not None:
-        raise ConfigError(
-            "data.slot_swap: swaps slot values, which classification data does not have; "
-            "remove it or use an intent_slot task"
-        )
+    for key in ("slot_swap", "phrase_fill"):
+        if task == "classification" and getattr(data, key) is not None:
+            raise ConfigError(
+                f"data.{key}: replaces slot values, which classification data does not have; "
+                "remove it or use an intent_slot task"
+            )
     if data.format == "tfds":
         if (task == "classification") != (data.tfds.task_kind == "classification"):
             wanted = "text (and label)" if task == "classification" else "words, tags and intent"

@@ -22,6 +22,7 @@ from tfcompress.data import (
     tagging_dataset,
     word_level_predictions,
 )
+from tfcompress.data.task_data import concatenate
 from tfcompress.data.tfds_source import read_tfds_splits
 from tfcompress.errors import CheckpointError
 from tfcompress.models import build_classifier, build_intent_slot_model, build_tagger
@@ -215,8 +216,9 @@ def read_task_data(data, seed):
         train = train.subset(data.train_subset, seed=seed)
     if data.eval_subset:
         evaluation = evaluation.subset(data.eval_subset, seed=seed)
-    if data.slot_swap is not None:
-        train = data.slot_swap.apply(train, seed)
+    augmentations = [a for a in (data.slot_swap, data.phrase_fill) if a is not None]
+    if augmentations:
+        train = concatenate(train, *(a.copies_of(train, seed) for a in augmentations))
     return train, evaluation
 
 

@@ -12,6 +12,7 @@ import dataclasses
 
 import numpy as np
 
+from tfcompress.data.task_data import UNLABELED_TAG
 from tfcompress.errors import DataError
 
 UNSEEN_LABEL_POLICIES = ("error", "count_as_wrong")
@@ -63,7 +64,7 @@ def find_unseen_labels(split, source, data, label_names):
     else:
         # A tagging task has no intent output: only its tags are checked.
         intents = set(label_names.get("intents", data.intents))
-        tags = set(label_names["tags"])
+        tags = set(label_names["tags"]) | {UNLABELED_TAG}  # words only a teacher labels
         unseen_intent = np.array([i not in intents for i in data.intents], dtype=bool)
         unseen_tag = np.array([any(t not in tags for t in row) for row in data.tags], dtype=bool)
         examples = int((unseen_intent | unseen_tag).sum())

@@ -104,6 +104,11 @@ class FinetuneConfig:
         if self.task not in TASK_TYPES:
             raise ConfigError(f"task: {self.task!r} unknown; use one of {', '.join(TASK_TYPES)}")
         check_task_matches_data(self.task, self.data)
+        if self.data.phrase_fill is not None:
+            raise ConfigError(
+                "data.phrase_fill: the filled words have no gold tags, only what a teacher "
+                "says of them; use it in a distill recipe (tfcompress distill)"
+            )
 
     def to_dict(self):
         return dataclasses.asdict(self)
