@@ -38,6 +38,11 @@ FINETUNES = {
     "kd_words5_fill_": (
         "labels + task KD + word states ×5, slot swap ×1 + corpus names ×1, 7 ep at 2e-3 (SNIPS)"
     ),
+    # The same with names only in place, person and music slots (data.phrase_fill.slots).
+    "kd_words5_fillplaces_": (
+        "labels + task KD + word states ×5, slot swap ×1 + corpus names in place, person and "
+        "music slots ×1, 7 ep at 2e-3 (SNIPS)"
+    ),
 }
 
 
