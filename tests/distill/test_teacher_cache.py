@@ -50,7 +50,7 @@ def test_small_chunks_stream_every_example(tiny_config, tiny_inputs, tmp_path):
     assert len(rows) == 7 and rows[0]["cls_hidden"].shape == (3, 32)
 
 
-def test_word_states_are_stored_and_shuffled_in_half_precision_and_batched_as_float32(
+def test_word_states_are_stored_in_half_precision_and_streamed_as_float32(
     tiny_config, tiny_inputs, tmp_path
 ):
     teacher = build_intent_slot_model(Encoder(tiny_config), 3, 5)
@@ -62,12 +62,7 @@ def test_word_states_are_stored_and_shuffled_in_half_precision_and_batched_as_fl
     expected = np.asarray(teacher_targets(teacher, inputs)["cls_hidden"])[:, 2]
     np.testing.assert_allclose(stored[:, 0, 0], expected, atol=2e-3)  # [CLS] of layer 2
     row = next(iter(cache.dataset()))
-    assert row["word_hidden"].dtype == tf.float16  # what the shuffle buffer holds
-    x, _ = next(iter(with_cached_targets(examples, cache, 4, shuffle=True, seed=0)))
-    teacher = x["teacher"]
-    assert teacher["word_hidden"].dtype == teacher["logits"]["slot_logits"].dtype == tf.float32
-    first = np.sort(teacher["word_hidden"][:, 0, 0, 0])
-    np.testing.assert_allclose(first, np.sort(stored[:, 0, 0, 0].astype(np.float32)))
+    assert row["word_hidden"].dtype == row["logits"]["slot_logits"].dtype == tf.float32
 
 
 def test_word_logits_move_to_the_other_tokenizations_word_starts():

@@ -118,7 +118,7 @@ class TeacherCache:
 
         signature = {f: tf.TensorSpec((None, *a.shape[1:]), a.dtype) for f, a in arrays.items()}
         flat = tf.data.Dataset.from_generator(chunks, output_signature=signature).unbatch()
-        return flat.map(_unflatten)
+        return flat.map(lambda x: _unflatten({f: tf.cast(v, tf.float32) for f, v in x.items()}))
 
 
 def word_start_positions(label_batches):
@@ -146,10 +146,7 @@ def align_word_logits(logits, source_starts, target_starts):
 
 
 def with_cached_targets(examples, cache, batch_size, shuffle, seed):
-    """Joins unbatched (inputs, labels) with the cache as inputs["teacher"], then batches.
-
-    Targets stay in their stored dtype until batched: the shuffle buffer holds every
-    example, so float16 word states there take half the memory of float32 ones."""
+    """Joins unbatched (inputs, labels) with the cache as inputs["teacher"], then batches."""
     joined = tf.data.Dataset.zip(examples, cache.dataset()).map(
         lambda example, targets: ({**example[0], "teacher": targets}, example[1])
     )
@@ -158,9 +155,4 @@ def with_cached_targets(examples, cache, batch_size, shuffle, seed):
     joined = joined.apply(tf.data.experimental.assert_cardinality(cache.num_examples))
     if shuffle:
         joined = joined.shuffle(cache.num_examples, seed=seed, reshuffle_each_iteration=True)
-    return joined.batch(batch_size).map(_as_float32).prefetch(tf.data.AUTOTUNE)
-
-
-def _as_float32(inputs, labels):
-    teacher = tf.nest.map_structure(lambda v: tf.cast(v, tf.float32), inputs["teacher"])
-    return {**inputs, "teacher": teacher}, labels
+    return joined.batch(batch_size).prefetch(tf.data.AUTOTUNE)
