@@ -66,22 +66,22 @@ def test_word_states_are_stored_in_half_precision_and_streamed_as_float32(
 
 
 def test_word_logits_move_to_the_other_tokenizations_word_starts():
-    from tfcompress.distill.teacher_cache import align_word_logits
+    from tfcompress.distill.teacher_cache import align_words
 
     # Teacher: [CLS] w0 w1 w2 [SEP]; student: [CLS] w0 ## w1 ## ## (cut before w2).
     teacher_starts = np.array([[0, 1, 1, 1, 0]], bool)
     student_starts = np.array([[0, 1, 0, 1, 0, 0]], bool)
     logits = np.arange(5 * 2, dtype="float32").reshape(1, 5, 2)
-    aligned, mask = align_word_logits(logits, teacher_starts, student_starts)
+    aligned, mask = align_words(logits, teacher_starts, student_starts)
     np.testing.assert_array_equal(aligned[0, 1], logits[0, 1])  # w0
     np.testing.assert_array_equal(aligned[0, 3], logits[0, 2])  # w1
     np.testing.assert_array_equal(mask, [[0, 1, 0, 1, 0, 0]])
     assert not aligned[0, [0, 2, 4, 5]].any()
     # The other way round, the teacher covers fewer words than the student has.
-    _, mask = align_word_logits(logits[:, :3], teacher_starts[:, :3], np.ones((1, 4), bool))
+    _, mask = align_words(logits[:, :3], teacher_starts[:, :3], np.ones((1, 4), bool))
     np.testing.assert_array_equal(mask, [[1, 1, 0, 0]])
     # Hidden states [N, S, layers, H] move the same way, whole.
     states = np.arange(5 * 2 * 3, dtype="float16").reshape(1, 5, 2, 3)
-    aligned, _ = align_word_logits(states, teacher_starts, student_starts)
+    aligned, _ = align_words(states, teacher_starts, student_starts)
     assert aligned.shape == (1, 6, 2, 3) and aligned.dtype == np.float16
     np.testing.assert_array_equal(aligned[0, 3], states[0, 2])

@@ -22,7 +22,7 @@ from tfcompress.distill.strategies import (
 )
 from tfcompress.distill.teacher_cache import (
     TeacherCache,
-    align_word_logits,
+    align_words,
     fingerprint,
     with_cached_targets,
     word_start_positions,
@@ -115,7 +115,8 @@ def _word_aligner(runtime, teacher_runtime):
         aligned = dict(arrays)
         for field in (logits, "word_hidden"):
             if field in arrays:
-                aligned[field], aligned["token_mask"] = align_word_logits(
+                # Every field is moved by the same word starts: one mask serves them all.
+                aligned[field], aligned["token_mask"] = align_words(
                     arrays[field], source, target
                 )
         return aligned

@@ -126,7 +126,7 @@ def word_start_positions(label_batches):
     return np.concatenate([np.asarray(labels) != -1 for labels in label_batches])
 
 
-def align_word_logits(logits, source_starts, target_starts):
+def align_words(logits, source_starts, target_starts):
     """Per-token values [N, S_src, ...] (logits, hidden states) moved word by word onto
     another tokenization.
 
