@@ -26,7 +26,7 @@ from tfcompress.data import read_glue_tsv
 from tfcompress.distill import DistillationConfig, Distiller
 from tfcompress.distill.distill_run_config import StudentConfig
 from tfcompress.distill.run_distill import student_encoder_config
-from tfcompress.distill.teacher_cache import TeacherCache, with_cached_targets
+from tfcompress.distill.teacher_cache import TeacherCache, example_arrays, with_cached_targets
 from tfcompress.models import Encoder, build_classifier
 from tfcompress.models.student_init import init_from_teacher
 from tfcompress.tasks import FinishedRun, TaskRuntime
@@ -72,7 +72,7 @@ def main():
     )
     build_seconds = time.perf_counter() - started
     cached = with_cached_targets(
-        runtime.dataset(data).unbatch(),
+        example_arrays(runtime.dataset(data).unbatch()),
         cache,
         args.batch_size,
         shuffle=True,

@@ -1,8 +1,14 @@
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tfcompress.distill import teacher_targets
-from tfcompress.distill.teacher_cache import TeacherCache, fingerprint, with_cached_targets
+from tfcompress.distill.teacher_cache import (
+    TeacherCache,
+    example_arrays,
+    fingerprint,
+    with_cached_targets,
+)
 from tfcompress.models import Encoder, build_intent_slot_model
 
 
@@ -24,7 +30,8 @@ def test_cache_roundtrip_and_alignment(tiny_config, tiny_inputs, tmp_path):
     assert cache.matches(key) and not cache.matches(fingerprint("data-v2", 8))
     assert cache.num_examples == 10 and not list(tmp_path.glob(".cache-*"))
     expected = teacher_targets(teacher, inputs)
-    batches = list(with_cached_targets(examples, cache, batch_size=10, shuffle=True, seed=1))
+    arrays = example_arrays(examples)
+    batches = list(with_cached_targets(arrays, cache, batch_size=10, shuffle=True, seed=1))
     ((x, y),) = batches
     order = [
         int(np.where((inputs["token_ids"] == row).all(1))[0][0])
@@ -42,12 +49,43 @@ def test_cache_roundtrip_and_alignment(tiny_config, tiny_inputs, tmp_path):
     np.testing.assert_array_equal(y["intent_logits"], (np.arange(10) % 3)[order])
 
 
-def test_small_chunks_stream_every_example(tiny_config, tiny_inputs, tmp_path):
+def _rows_of(batches):
+    return [int(row[0]) for x, _ in batches for row in np.asarray(x["token_ids"])]
+
+
+def test_every_example_once_per_pass_reshuffled_on_repeat(tiny_config, tiny_inputs, tmp_path):
     teacher = build_intent_slot_model(Encoder(tiny_config), 3, 5)
-    examples, _ = _examples(tiny_inputs, n=7)
-    cache = TeacherCache(tmp_path / "cache").build(teacher, examples.batch(3), "k")
-    rows = list(cache.dataset(chunk_size=2))
-    assert len(rows) == 7 and rows[0]["cls_hidden"].shape == (3, 32)
+    _, inputs = _examples(tiny_inputs, n=7)
+    inputs["token_ids"][:, 0] = np.arange(7)  # each row names itself
+    labels = {"intent_logits": np.arange(7) % 3, "slot_logits": np.zeros((7, 8), "int32")}
+    examples = (inputs, labels)
+    cache = TeacherCache(tmp_path / "cache").build(
+        teacher, tf.data.Dataset.from_tensor_slices(examples).batch(3), "k"
+    )
+    stream = with_cached_targets(examples, cache, batch_size=3, shuffle=True, seed=5)
+    first, second = _rows_of(stream), _rows_of(stream.repeat(2))[7:]
+    assert [len(x["token_ids"]) for x, _ in stream] == [3, 3, 1]
+    assert sorted(first) == sorted(second) == list(range(7)) and first != second
+    again = with_cached_targets(examples, cache, batch_size=3, shuffle=True, seed=5)
+    assert _rows_of(again) == first  # a resumed epoch sees the same order
+    # ...and the order whole examples shuffled with that seed had: runs trained before the
+    # stream shuffled indices are repeated exactly.
+    whole = tf.data.Dataset.from_tensor_slices(examples).shuffle(7, seed=5)
+    assert [int(x["token_ids"][0]) for x, _ in whole] == first
+    ((x, y),) = list(with_cached_targets(examples, cache, batch_size=7, shuffle=False, seed=0))
+    np.testing.assert_array_equal(x["token_ids"][:, 0], np.arange(7))
+    np.testing.assert_allclose(
+        x["teacher"]["cls_hidden"], np.load(cache.directory / "cls_hidden.npy"), atol=1e-6
+    )
+
+
+def test_a_cache_of_other_data_is_refused(tiny_config, tiny_inputs, tmp_path):
+    teacher = build_intent_slot_model(Encoder(tiny_config), 3, 5)
+    examples, _ = _examples(tiny_inputs, n=4)
+    cache = TeacherCache(tmp_path / "cache").build(teacher, examples.batch(4), "k")
+    fewer = example_arrays(examples.take(3))
+    with pytest.raises(ValueError, match="holds 4 examples, the training data 3"):
+        with_cached_targets(fewer, cache, batch_size=2, shuffle=True, seed=0)
 
 
 def test_word_states_are_stored_in_half_precision_and_streamed_as_float32(
@@ -61,8 +99,11 @@ def test_word_states_are_stored_in_half_precision_and_streamed_as_float32(
     assert stored.dtype == np.float16 and stored.shape == (4, 8, 1, 32)
     expected = np.asarray(teacher_targets(teacher, inputs)["cls_hidden"])[:, 2]
     np.testing.assert_allclose(stored[:, 0, 0], expected, atol=2e-3)  # [CLS] of layer 2
-    row = next(iter(cache.dataset()))
-    assert row["word_hidden"].dtype == row["logits"]["slot_logits"].dtype == tf.float32
+    x, _ = next(iter(with_cached_targets(example_arrays(examples), cache, 4, False, 0)))
+    teacher_rows = x["teacher"]
+    assert teacher_rows["word_hidden"].dtype == teacher_rows["logits"]["slot_logits"].dtype
+    assert teacher_rows["word_hidden"].dtype == tf.float32
+    np.testing.assert_array_equal(teacher_rows["word_hidden"], stored.astype(np.float32))
 
 
 def test_word_logits_move_to_the_other_tokenizations_word_starts():

@@ -23,6 +23,7 @@ from tfcompress.distill.strategies import (
 from tfcompress.distill.teacher_cache import (
     TeacherCache,
     align_words,
+    example_arrays,
     fingerprint,
     with_cached_targets,
     word_start_positions,
@@ -147,12 +148,7 @@ def cached_training_data(
             transform=_word_aligner(runtime, teacher_runtime),
             word_layers=word_layers,
         )
-    if cache.num_examples != len(runtime.train):
-        raise RuntimeError(
-            f"teacher cache {cache.directory} holds {cache.num_examples} examples, "
-            f"the training data {len(runtime.train)}"
-        )
-    examples = runtime.dataset(runtime.train).unbatch()
+    examples = example_arrays(runtime.dataset(runtime.train).unbatch())
 
     def epoch_dataset(epoch):
         seed = epoch_seed(runtime.seed, epoch)
