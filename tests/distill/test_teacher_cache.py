@@ -126,3 +126,29 @@ def test_word_logits_move_to_the_other_tokenizations_word_starts():
     aligned, _ = align_words(states, teacher_starts, student_starts)
     assert aligned.shape == (1, 6, 2, 3) and aligned.dtype == np.float16
     np.testing.assert_array_equal(aligned[0, 3], states[0, 2])
+
+
+def test_a_batch_reads_its_own_rows_not_the_whole_cache(
+    tiny_config, tiny_inputs, tmp_path, monkeypatch
+):
+    """What keeps memory flat: the first batch must not wait for the whole cache to be read
+    into a shuffle buffer."""
+    teacher = build_intent_slot_model(Encoder(tiny_config), 3, 5)
+    examples, _ = _examples(tiny_inputs, n=64)
+    cache = TeacherCache(tmp_path / "cache").build(teacher, examples.batch(16), "k")
+    rows_read = []
+
+    class CountingArray:
+        def __init__(self, array):
+            self.array, self.shape = array, array.shape
+
+        def __getitem__(self, indices):
+            rows_read.append(len(indices))
+            return self.array[indices]
+
+    stored = cache.arrays()
+    monkeypatch.setattr(cache, "arrays", lambda: {f: CountingArray(a) for f, a in stored.items()})
+    stream = with_cached_targets(example_arrays(examples), cache, 2, shuffle=True, seed=0)
+    next(iter(stream))
+    per_field = sum(rows_read) / len(stored)
+    assert 2 <= per_field < 64

@@ -39,10 +39,9 @@ from tfcompress.tasks.pretrained_run import PretrainedRun
 from tfcompress.training.engine import (
     default_verbosity,
     epoch_batches,
-    fit_in_run,
     make_optimizer,
-    run_summary,
     start_run,
+    train_evaluate_save,
 )
 
 
@@ -309,19 +308,17 @@ def run_distill(config, overwrite=False, callbacks=(), verbose=None):
                 config.training, steps_per_epoch * config.training.epochs, clip_norm=None
             )
         )
-    history, seconds = fit_in_run(
+    summary = train_evaluate_save(
         distiller,
+        runtime,
         epoch_dataset,
         config.training,
         run,
         steps_per_epoch,
         callbacks,
         verbose,
-        checkpoint_model=student,
+        task_model=student,
     )
-    metrics = runtime.evaluate(student)
-    run.save_model(student)
-    summary = run_summary(runtime, student, metrics, history, steps_per_epoch, seconds, run)
     summary["teacher"] = {
         "run": str(teacher_run.directory),
         "eval": teacher_run.metrics["eval"],

@@ -21,9 +21,8 @@ from tfcompress.training.engine import (
     bert_adamw,
     default_verbosity,
     epoch_batches,
-    fit_in_run,
-    run_summary,
     start_run,
+    train_evaluate_save,
 )
 
 
@@ -130,19 +129,17 @@ def run_quantize(config, overwrite=False, callbacks=(), verbose=None):
         config.training, runtime.train_dataset, len(runtime.train)
     )
     distiller.compile(*make_optimizers(config.training, steps_per_epoch * config.training.epochs))
-    history, seconds = fit_in_run(
+    summary = train_evaluate_save(
         distiller,
+        runtime,
         epoch_dataset,
         config.training,
         run,
         steps_per_epoch,
         callbacks,
         verbose,
-        checkpoint_model=student,
+        task_model=student,
     )
-    metrics = runtime.evaluate(student)
-    run.save_model(student)
-    summary = run_summary(runtime, student, metrics, history, steps_per_epoch, seconds, run)
     summary["source"] = {"run": str(source.directory), "eval": source.metrics["eval"]}
     summary["eval_before_training"] = before
     summary["quantization"] = {

@@ -90,6 +90,35 @@ def fit_in_run(
     return history, time.perf_counter() - started
 
 
+def train_evaluate_save(
+    model,
+    runtime,
+    epoch_dataset,
+    training,
+    run,
+    steps_per_epoch,
+    callbacks,
+    verbose,
+    task_model=None,
+):
+    """`fit_in_run`, then the task model (`task_model`, default `model`: a distiller trains a
+    student) evaluated and saved in the run. Returns the common part of metrics.json."""
+    task_model = task_model or model
+    history, seconds = fit_in_run(
+        model,
+        epoch_dataset,
+        training,
+        run,
+        steps_per_epoch,
+        callbacks,
+        verbose,
+        checkpoint_model=task_model,
+    )
+    metrics = runtime.evaluate(task_model)
+    run.save_model(task_model)
+    return run_summary(runtime, task_model, metrics, history, steps_per_epoch, seconds, run)
+
+
 def start_run(run, config_dict, runtime, overwrite, resuming):
     """Writes what a finished run must hold besides its model and metrics."""
     run.start(config_dict, overwrite=overwrite, resuming=resuming)

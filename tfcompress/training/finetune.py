@@ -13,10 +13,9 @@ from tfcompress.tasks import TaskRuntime
 from tfcompress.tasks.pretrained_run import PretrainedRun, is_pretrain_run
 from tfcompress.training.engine import (
     epoch_batches,
-    fit_in_run,
     make_optimizer,
-    run_summary,
     start_run,
+    train_evaluate_save,
 )
 
 
@@ -93,11 +92,15 @@ def run_finetune(config, overwrite=False, callbacks=(), verbose=None):
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
 
     start_run(p.run, p.config_dict, runtime, overwrite, p.resuming)
-    history, seconds = fit_in_run(
-        model, p.epoch_dataset, config.training, p.run, p.steps_per_epoch, callbacks, verbose
+    summary = train_evaluate_save(
+        model,
+        runtime,
+        p.epoch_dataset,
+        config.training,
+        p.run,
+        p.steps_per_epoch,
+        callbacks,
+        verbose,
     )
-    metrics = runtime.evaluate(model)
-    p.run.save_model(model)
-    summary = run_summary(runtime, model, metrics, history, p.steps_per_epoch, seconds, p.run)
     p.run.finish(summary)
     return summary
