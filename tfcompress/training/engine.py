@@ -105,14 +105,7 @@ def train_evaluate_save(
     student) evaluated and saved in the run. Returns the common part of metrics.json."""
     task_model = task_model or model
     history, seconds = fit_in_run(
-        model,
-        epoch_dataset,
-        training,
-        run,
-        steps_per_epoch,
-        callbacks,
-        verbose,
-        checkpoint_model=task_model,
+        model, epoch_dataset, training, run, steps_per_epoch, callbacks, verbose, task_model
     )
     metrics = runtime.evaluate(task_model)
     run.save_model(task_model)
