@@ -132,3 +132,25 @@ def test_phrase_fill_copies_train_on_the_teachers_labels_alone(finished_run, tmp
     (cache,) = (teacher_dir / "distill_cache").glob("*")
     assert json.loads((cache / "meta.json").read_text())["num_examples"] == 2 * 96
     assert np.isfinite(summary["train"]["final_loss"])
+
+
+
+def test_ptp_is_refused_on_two_workers_before_anything_is_written(
+    finished_classification_run, tmp_path, monkeypatch
+):
+    # Keras 3.15 cannot `fit` PTP's plain model on 2+ workers (tensorflow#72388). A real
+    # two-worker cluster runs in test_strategies.py; this checks the refusal, which
+    # test_ptp_then_kd_on_classification shows one worker does not meet.
+    teacher_dir, _, train = finished_classification_run
+    monkeypatch.setattr("tfcompress.distill.run_distill.worker_count", lambda strategy: 2)
+    values = _values(
+        teacher_dir,
+        tmp_path / "ptp",
+        task="classification",
+        data={"format": "glue", "glue_task": "sst2", "train": str(train), "eval": str(train)},
+        student={"num_layers": 1},
+        ptp={"variant": "ptp", "epochs": 1},
+    )
+    with pytest.raises(ConfigError, match="does not run on more than one worker"):
+        run_distill(distill_config_from_dict(values), verbose=0)
+    assert not (tmp_path / "ptp").exists()

@@ -11,6 +11,7 @@ from tfcompress.distill.quantization_distiller import QuantizationDistiller, var
 from tfcompress.distill.quantize_run_config import quantize_config_from_dict
 from tfcompress.distill.run_quantize import make_optimizers, run_quantize
 from tfcompress.errors import ConfigError
+from tfcompress.layers import LsqQuantizer
 from tfcompress.export.run_export import export_run
 from tfcompress.models.quantized_copy import (
     QuantizationScheme,
@@ -121,6 +122,52 @@ def test_each_kdlsq_loss_goes_down_on_a_tiny_task():
     for name in ("gt_loss", "kd_loss", "hidden_loss", "attention_loss", "embedding_loss"):
         assert history[name][-1] < history[name][0], (name, history[name])
 
+
+
+def test_optimizers_decay_each_group_linearly_to_zero_and_steps_take_no_weight_decay():
+    training = quantize_config_from_dict(
+        {
+            "source": "x",
+            "output_dir": "y",
+            "training": {
+                "learning_rate": 2e-5,
+                "weight_step_learning_rate": 1e-5,
+                "activation_step_learning_rate": 1e-3,
+                "weight_decay": 0.01,
+            },
+        }
+    ).training
+    weights, weight_steps, activation_steps = make_optimizers(training, total_steps=100)
+    for optimizer, start in ((weights, 2e-5), (weight_steps, 1e-5), (activation_steps, 1e-3)):
+        schedule = optimizer._learning_rate  # Keras keeps the schedule there; no public getter
+        rates = [float(schedule(step)) for step in (0, 50, 100, 150)]
+        assert rates == pytest.approx([start, start / 2, 0.0, 0.0], rel=1e-6, abs=1e-12)
+    assert isinstance(weights, keras.optimizers.AdamW) and weights.weight_decay == 0.01
+    for optimizer in (weight_steps, activation_steps):
+        assert not optimizer.weight_decay  # a decayed step would shrink the grid toward 0
+
+
+@pytest.mark.parametrize("bits, ratio", [(2, 0.2), (3, 0.03), (4, 0.01), (8, 1e-4)])
+def test_algorithm1_defaults_to_the_truncation_the_readme_gives_per_bit_width(bits, ratio):
+    init = StepInitialization()
+    assert init.truncation(LsqQuantizer(bits, "weight")) == ratio
+    assert init.truncation(LsqQuantizer(bits, "activation")) == ratio
+    assert StepInitialization(weight_truncation=0.5).truncation(LsqQuantizer(bits, "weight")) == 0.5
+
+
+def test_constant_init_starts_every_step_at_the_experience_clip_over_qp():
+    init = StepInitialization("constant")
+    model = quantized_copy(build_tiny_classifier(), QuantizationScheme.parse("4-2-8"), init=init)
+    steps = lsq_steps(model)
+    weight = {p: float(np.max(v.numpy())) for p, v in steps.items() if "weight_step" in p}
+    activation = {p: float(np.max(v.numpy())) for p, v in steps.items() if "activation_step" in p}
+    embedding = [p for p in weight if "embedding" in p]
+    assert embedding and activation
+    for path, step in weight.items():
+        qp = 1 if path in embedding else 7  # 2-bit table, 4-bit kernels: Qp = 2^(b-1) - 1
+        assert step == pytest.approx(4.0 / qp), path
+    for path, step in activation.items():
+        assert step == pytest.approx(16.0 / 127), path
 
 def test_each_variable_group_trains_at_its_own_rate():
     teacher, student, (inputs, labels) = _tiny_kdlsq()

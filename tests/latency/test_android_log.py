@@ -11,7 +11,8 @@ def test_parse_old_format_without_percentiles():
     report = parse_log("old_format_no_percentiles.txt", device="Pixel 4", date="2020-06-01")
     check_schema(report, "benchmark_model")
     assert report["model"] == "/data/local/tmp/student_float.tflite"
-    assert report["model_size_bytes"] == 17_452_800
+    assert report["model_size_bytes"] == 17_452_800  # the log's "17.4528" MB are 10^6 bytes
+    assert not any("mb" in key for key in report)  # no 10^6-byte "MB" is passed on
     (r,) = report["results"]
     assert (r["threads"], r["runs"], r["warmup"]) == (4, 50, 1)  # warm-up line is `count=1 curr=`
     assert r["mean_ms"] == pytest.approx(2950.34) and r["min_ms"] == pytest.approx(2727.568)

@@ -151,9 +151,9 @@ def parse_benchmark_model_output(text, threads=None, *, model=None, device=None,
     size_mb = _number(_search("size_mb", text))
     return {
         "model": model or _search("graph", text) or _search("loaded", text),
-        # benchmark_model prints size / 1e6 with 6 significant digits: approximate bytes.
+        # benchmark_model prints size / 1e6 with 6 significant digits: approximate bytes. Only
+        # the bytes are kept, so no "MB" here means 10^6 bytes (ours are 2^20 everywhere).
         "model_size_bytes": None if size_mb is None else int(round(size_mb * 1e6)),
-        "model_size_mb": size_mb,
         "interpreter": _TOOL,
         "device": device,
         "date": date,
