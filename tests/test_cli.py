@@ -277,6 +277,10 @@ def test_the_script_hides_tensorflow_start_up_lines(tmp_path):
     assert quiet.returncode == 0, quiet.stderr[-2000:]
     assert "I0000" not in quiet.stderr and "absl::InitializeLog" not in quiet.stderr
     assert "ok: nothing was written" in quiet.stdout
+    # --verbose, after the subcommand too, lets TensorFlow's own lines through.
+    loud = subprocess.run([*command, "--verbose"], capture_output=True, text=True, timeout=300)
+    assert loud.returncode == 0, loud.stderr[-2000:]
+    assert "I0000" in loud.stderr or "absl::InitializeLog" in loud.stderr, loud.stderr[-2000:]
     failing = subprocess.run(
         [*command[:4], "--config", str(tmp_path / "missing.yaml")], capture_output=True, text=True
     )

@@ -9,6 +9,7 @@ import keras
 import pytest
 
 from tests.conftest import NetworkDisabled
+from tfcompress.cli import main
 from tfcompress.errors import TfcompressError
 from tfcompress.tasks import FinishedRun
 
@@ -34,7 +35,7 @@ def test_every_keras_load_in_the_package_uses_safe_mode():
     assert calls and all(safe is True for _, safe in calls), calls
 
 
-def test_a_run_whose_model_carries_code_is_refused(tmp_path, finished_run):
+def _run_whose_model_carries_code(tmp_path, finished_run):
     import shutil
 
     run = tmp_path / "run"
@@ -42,5 +43,21 @@ def test_a_run_whose_model_carries_code_is_refused(tmp_path, finished_run):
     inputs = keras.Input((4,))
     outputs = keras.layers.Lambda(lambda x: x * 2)(inputs)  # arbitrary Python, pickled
     keras.Model(inputs, outputs).save(run / "model.keras")
+    return run
+
+
+def test_a_run_whose_model_carries_code_is_refused(tmp_path, finished_run):
+    run = _run_whose_model_carries_code(tmp_path, finished_run)
     with pytest.raises(TfcompressError, match=r"model.keras.*safe_mode"):
         FinishedRun.read(run).load_model()
+
+
+
+def test_the_cli_refuses_a_model_that_carries_code_in_one_line(tmp_path, finished_run, capsys):
+    run = _run_whose_model_carries_code(tmp_path, finished_run)
+    before = sorted(p.name for p in run.iterdir())
+    code = main(["export", str(run), "--mode", "float"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert "model.keras" in err and "safe_mode" in err
+    assert sorted(p.name for p in run.iterdir()) == before  # nothing exported

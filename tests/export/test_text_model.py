@@ -242,6 +242,11 @@ def test_int8_text_model_is_the_ids_in_export_behind_a_tokenizer(int8_exports, t
     assert strings_in["calibration"] == ids_in["calibration"]
     front = op_histogram(convert(build_tokenizer_module(tokenizer), "float", custom_ops=True))
     assert sum(row["count"] for row in front) == 17  # the one-text packer (README)
+    custom = [row for row in front if not row["op"].isupper()]  # builtins are UPPER_CASE
+    assert sorted((row["op"], row["count"]) for row in custom) == [
+        ("FastBertNormalize", 1),
+        ("FastWordpieceTokenizeWithOffsets", 1),
+    ]  # tensorflow-text's two; the other 15 are builtins
     assert histogram(strings_in["ops"]) == histogram(ids_in["ops"]) + histogram(front)
     # And it computes the same numbers as the ids-in model.
     got = run_text_model(load_text_interpreter(strings_in["tflite_path"]), VERIFY_TEXTS)

@@ -9,6 +9,7 @@ import pytest
 
 from tests.training.helpers import SENTIMENT_ROWS, tiny_config, write_sst2_like
 from tfcompress.errors import ConfigError
+from tfcompress.layers import LsqQuantizer
 from tfcompress.models import Encoder
 from tfcompress.models.keras_hub_bert import (
     backbone_from_encoder,
@@ -105,6 +106,14 @@ def test_encoders_keras_hub_cannot_hold_are_refused(tiny_config):
     assert backbone_from_encoder(exact, allow_gelu_change=True).num_layers == 2
     with pytest.raises(ConfigError, match="vocabulary has 3 tokens"):
         save_keras_hub_preset(exact, "/nonexistent", ["a", "b", "c"], allow_gelu_change=True)
+    narrow = Encoder(dataclasses.replace(tiny_config, embedding_dim=8))
+    narrow.build()
+    with pytest.raises(ConfigError, match="narrow or second word tables"):
+        backbone_from_encoder(narrow, allow_gelu_change=True)
+    quantized = Encoder(tiny_config, weight_quantizer=LsqQuantizer(8, "weight"))
+    quantized.build()
+    with pytest.raises(ConfigError, match="quantizers .*--mode qat"):
+        backbone_from_encoder(quantized, allow_gelu_change=True)
 
 
 def test_a_preset_teacher_finetunes_and_goes_back_to_keras_hub(tmp_path, capsys):
