@@ -4,6 +4,7 @@ from ai_edge_litert.tools import flatbuffer_utils
 
 from tests.export.conftest import build_tiny_classifier, train_briefly
 from tfcompress.errors import ConfigError
+from tfcompress.export import DEFAULT_RANGE_QUANTILE
 from tfcompress.export.calibration import equalize_fc_outputs, robust_activation_ranges
 from tfcompress.export.converter import FLOAT_ISLAND_OPS, convert, input_signature
 from tfcompress.export.tflite_model_runner import TFLiteModelRunner, inspecting_interpreter
@@ -131,8 +132,8 @@ def _ranges(content):
     }, {subgraph.tensors[i].name for i in subgraph.outputs}
 
 
-def _observed_ranges(content, representative):
-    """{tensor name: (min, max)} of every readable tensor over the representative examples."""
+def _per_example_extremes(content, representative):
+    """{tensor name: ([min per example], [max per example])} of every readable tensor."""
     interpreter = inspecting_interpreter(content)
     runner = interpreter.get_signature_runner()
     seen = {}
@@ -140,22 +141,33 @@ def _observed_ranges(content, representative):
         runner(**inputs)
         for detail in interpreter.get_tensor_details():
             value = interpreter.get_tensor(detail["index"])
-            low, high = seen.get(detail["name"], (np.inf, -np.inf))
-            seen[detail["name"]] = (min(low, value.min()), max(high, value.max()))
+            lows, highs = seen.setdefault(detail["name"], ([], []))
+            lows.append(value.min())
+            highs.append(value.max())
     return seen
 
 
-def test_quantile_one_sets_the_observed_min_max(tiny_classifier, export_data):
+@pytest.mark.parametrize("quantile", [1.0, 0.9])
+def test_ranges_are_the_quantile_of_per_example_extremes(tiny_classifier, export_data, quantile):
     # The calibrator's own ranges are not always the tensor's values (an FC output carries the
     # range of the residual sum after it); the pass records what each tensor really holds.
     calibrated, representative = _calibrated(tiny_classifier, export_data[0])
     stock, outputs = _ranges(calibrated)
-    exact, _ = _ranges(robust_activation_ranges(calibrated, representative, 1.0))
-    observed = _observed_ranges(calibrated, representative)
-    assert exact.keys() == stock.keys()
-    for name in set(exact) - outputs:
-        low, high = observed[name.decode()]
-        assert exact[name] == pytest.approx((min(low, 0.0), max(high, 0.0)), rel=1e-6, abs=1e-9)
+    robust, _ = _ranges(robust_activation_ranges(calibrated, representative, quantile))
+    extremes = _per_example_extremes(calibrated, representative)
+    assert robust.keys() == stock.keys()
+    for name in set(robust) - outputs:
+        lows, highs = extremes[name.decode()]
+        want = (min(np.quantile(lows, 1 - quantile), 0.0), max(np.quantile(highs, quantile), 0.0))
+        assert robust[name] == pytest.approx(want, rel=1e-6, abs=1e-9), name
+
+
+def test_the_default_range_is_the_99th_percentile():
+    from tfcompress.cli import build_parser
+
+    assert DEFAULT_RANGE_QUANTILE == 0.99  # README: "the 0.99 quantile"
+    args = build_parser().parse_args(["export", "RUN"])
+    assert args.range_quantile == DEFAULT_RANGE_QUANTILE
 
 
 def test_lower_quantile_narrows_ranges_but_not_outputs(tiny_classifier, export_data):
