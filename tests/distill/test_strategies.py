@@ -150,6 +150,9 @@ def test_two_worker_distill_writes_the_run_directory_once(tmp_path, finished_run
     # chief rule disabled), worker 1 failed on the shared run directory and teacher cache.
     teacher = tmp_path / "teacher"
     shutil.copytree(finished_run[0], teacher)
+    shutil.rmtree(teacher / "distill_cache", ignore_errors=True)  # other tests' students
+    scratch_root = tmp_path / "tmp"  # where worker 1 writes its throw-away copies
+    scratch_root.mkdir()
     values = tiny_values(tmp_path / "student", training__epochs=1, strategy="multi_worker")
     values["teacher"] = str(teacher)
     values["student"] = {"num_layers": 1}
@@ -167,7 +170,11 @@ def test_two_worker_distill_writes_the_run_directory_once(tmp_path, finished_run
                 stderr=subprocess.PIPE,
                 text=True,
                 cwd=ROOT,
-                env={**_environment(), "TF_CONFIG": json.dumps(tf_config)},
+                env={
+                    **_environment(),
+                    "TF_CONFIG": json.dumps(tf_config),
+                    "TMPDIR": str(scratch_root),
+                },
             )
         )
     errors = [p.communicate(timeout=600)[1] for p in processes]
@@ -175,5 +182,6 @@ def test_two_worker_distill_writes_the_run_directory_once(tmp_path, finished_run
     rows = (tmp_path / "student" / "history.csv").read_text().splitlines()
     assert len(rows) == 2  # one header, one epoch: written by one process
     assert json.loads((tmp_path / "student" / "metrics.json").read_text())["train"]["replicas"] == 2
-    assert [e.name for e in (teacher / "distill_cache").iterdir()] != []
-    assert not [e for e in (teacher / "distill_cache").iterdir() if e.name.startswith(".")]
+    (cache,) = (teacher / "distill_cache").iterdir()  # one cache, complete (no staging name)
+    assert not cache.name.startswith(".")
+    assert not list(scratch_root.glob("tfcompress-worker1-*"))  # worker 1 cleaned up
