@@ -158,10 +158,14 @@ def test_recording_passes_inputs_through_and_names_each_step():
     dense = QuantizedDense(
         4, input_quantizer=LsqQuantizer(8), kernel_quantizer=LsqQuantizer(4, kind="weight")
     )
-    x = np.random.default_rng(0).normal(size=(2, 3)).astype("float32")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 3)).astype("float32")
     dense.build(x.shape)
+    # Biases off the s_in·s_w grid of the initial steps (1.0 each): recording must add them
+    # as they are, as the float model does, not rounded onto that grid as inference does.
+    dense.bias.assign(rng.uniform(-0.4, 0.4, size=4).astype("float32"))
     with recording_inputs() as records:
-        y = dense(x)
+        y = dense(x, training=False)
     np.testing.assert_allclose(y, x @ dense.kernel.numpy() + dense.bias.numpy(), atol=1e-6)
     recorded = {step.name: value for _, value, step in records}
     assert sorted(recorded) == ["input_activation_step", "kernel_weight_step"]

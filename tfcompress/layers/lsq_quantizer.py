@@ -125,6 +125,10 @@ class LsqQuantizer(FakeQuantizer):
         return self._quantize(x, step)
 
     def grid_step(self, weights):
+        # While recording, values pass through unrounded: there is no grid, and a layer that
+        # puts its bias on one (QuantizedDense) must add the float bias the float model has.
+        if _recorder is not None:
+            return None
         return _positive(weights["step"])
 
     def _quantize(self, x, step):
