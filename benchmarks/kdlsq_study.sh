@@ -7,6 +7,7 @@
 # SOURCE=RUN quantizes another finished run of the dataset instead of the teacher (for example
 # an SPS student, SOURCE=runs/peakd/mrpc_sps2); its run names get the source's name.
 # SEED=N (default 0) trains with another seed; its run names end in _seedN.
+# RUNS_ROOT=DIR (default runs/kdlsq) puts the runs in another folder, e.g. for a table of its own.
 # Then: python benchmarks/kdlsq_table.py runs/kdlsq --records docs/runs/kdlsq > runs/logs/kdlsq_table.md
 set -euo pipefail
 dataset=$1; shift
@@ -23,7 +24,7 @@ for job in "$@"; do
   init=${init:-algorithm1}
   name="${prefix}_${scheme}_${method}$([ "$init" = algorithm1 ] || echo "_$init")"
   [ "$seed" = 0 ] || name="${name}_seed${seed}"
-  dir="runs/kdlsq/${name}"
+  dir="${RUNS_ROOT:-runs/kdlsq}/${name}"
   if [ ! -f "${dir}/metrics.json" ]; then
     tfcompress quantize --config "configs/kdlsq/${dataset}.yaml" --output-dir "$dir" \
       "${source_args[@]}" --set "quantization.scheme=${scheme}" --set "method=${method}" \
