@@ -166,8 +166,10 @@ def test_constant_init_starts_every_step_at_the_experience_clip_over_qp():
     for path, step in weight.items():
         qp = 1 if path in embedding else 7  # 2-bit table, 4-bit kernels: Qp = 2^(b-1) - 1
         assert step == pytest.approx(4.0 / qp), path
+    probabilities = [p for p in activation if "probs" in p]  # unsigned: [0, 255]
+    assert probabilities
     for path, step in activation.items():
-        assert step == pytest.approx(16.0 / 127), path
+        assert step == pytest.approx(16.0 / (255 if path in probabilities else 127)), path
 
 def test_each_variable_group_trains_at_its_own_rate():
     teacher, student, (inputs, labels) = _tiny_kdlsq()

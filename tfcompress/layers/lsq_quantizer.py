@@ -99,7 +99,12 @@ class LsqQuantizer(FakeQuantizer):
         return self.kind == "weight"
 
     def unsigned(self):
-        return LsqQuantizer.from_config({**self.get_config(), "signed": False})
+        """This quantizer on [0, 2^bits - 1], starting at the same clip (initial step × Qp)."""
+        clip = self.initial_step * self.levels[1]
+        unsigned_qp = grid_levels(self.bits, False, narrow=self._narrow)[1]
+        return LsqQuantizer.from_config(
+            {**self.get_config(), "signed": False, "initial_step": clip / unsigned_qp}
+        )
 
     def build(self, shape, name, layer):
         step_shape = (shape[-1],) if self.per_channel else ()
