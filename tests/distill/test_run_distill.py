@@ -55,15 +55,25 @@ def test_sps_student_distilled_from_teacher_run(finished_run, tmp_path):
     assert unshared["model"]["parameters"] == summary["model"]["parameters"]
 
 
-def test_ptp_then_kd_on_classification(finished_classification_run, tmp_path):
-    teacher_dir, _, train = finished_classification_run
-    values = _values(
+def _ptp_values(classification_run, output_dir, **sections):
+    """A PTP-then-KD recipe on the SST-2-like teacher run."""
+    teacher_dir, _, train = classification_run
+    return _values(
         teacher_dir,
-        tmp_path / "ptp",
+        output_dir,
         task="classification",
         data={"format": "glue", "glue_task": "sst2", "train": str(train), "eval": str(train)},
         student={"num_layers": 1},
         ptp={"variant": "ptp", "threshold": 0.6, "epochs": 1},
+        **sections,
+    )
+
+
+def test_ptp_then_kd_on_classification(finished_classification_run, tmp_path):
+    teacher_dir = finished_classification_run[0]
+    values = _ptp_values(
+        finished_classification_run,
+        tmp_path / "ptp",
         distillation={"hidden": 1.0, "layer_map": [[1, 2]], "temperature": 2.0},
     )
     summary = run_distill(distill_config_from_dict(values), verbose=0)
@@ -141,16 +151,8 @@ def test_ptp_is_refused_on_two_workers_before_anything_is_written(
     # Keras 3.15 cannot `fit` PTP's plain model on 2+ workers (tensorflow#72388). A real
     # two-worker cluster runs in test_strategies.py; this checks the refusal, which
     # test_ptp_then_kd_on_classification shows one worker does not meet.
-    teacher_dir, _, train = finished_classification_run
     monkeypatch.setattr("tfcompress.distill.run_distill.worker_count", lambda strategy: 2)
-    values = _values(
-        teacher_dir,
-        tmp_path / "ptp",
-        task="classification",
-        data={"format": "glue", "glue_task": "sst2", "train": str(train), "eval": str(train)},
-        student={"num_layers": 1},
-        ptp={"variant": "ptp", "epochs": 1},
-    )
+    values = _ptp_values(finished_classification_run, tmp_path / "ptp")
     with pytest.raises(ConfigError, match="does not run on more than one worker"):
         run_distill(distill_config_from_dict(values), verbose=0)
     assert not (tmp_path / "ptp").exists()
