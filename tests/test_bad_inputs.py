@@ -258,6 +258,14 @@ CASES = {
         ["teacher:", "not a finished run"],
     ),
     # exports and output directories
+    "packed weights on an int8 export": (
+        lambda w: ["export", str(w.protected), "--mode", "int8", "--weight-bits", "4"],
+        ["--weight-bits", "--mode int8", "--mode qat"],
+    ),
+    "packed weights on a float run's qat export": (
+        lambda w: ["export", str(w.protected), "--mode", "qat", "--weight-bits", "4"],
+        ["fits 4 bits", "quantization.scheme"],
+    ),
     "export into an unwritable directory": (
         lambda w: ["export", str(w.protected), "--output", str(w.train / "x.tflite")],
         ["--output", "train.tsv is a file"],

@@ -265,6 +265,7 @@ def cmd_export(args):
                 buckets=_buckets(args.buckets),
                 split_tokenizer=args.split_tokenizer,
                 timing=not args.no_timing,
+                weight_bits=args.weight_bits,
                 on_stage=on_stage,
             )
         _print_export(report)
@@ -325,6 +326,13 @@ def _print_export(report):
     table.add_row("size (MB)", f"{report['size_bytes'] / 2**20:.2f}")
     if report.get("packed_size_bytes"):
         table.add_row("packed at trained bits (MB)", f"{report['packed_size_bytes'] / 2**20:.2f}")
+    if report.get("weight_storage"):
+        storage = report["weight_storage"]
+        table.add_row(
+            "weights stored packed",
+            f"{storage['int4_buffers']} INT4, {storage['int2_buffers']} INT2 "
+            f"(−{storage['bytes_saved'] / 2**20:.2f} MB)",
+        )
     table.add_row("float compute ops", ", ".join(report["float_ops"]) or "none")
     for name, agreement in parity["argmax_agreement"].items():
         table.add_row(f"{name} argmax agreement", f"{agreement:.4f}")
@@ -539,6 +547,13 @@ def build_parser():
         help="also hold these shorter sequence lengths (none given: 16 32 64; auto: the three "
         "that minimize the mean padded length of the calibration examples); each input runs "
         "at the shortest that fits: MODE[_text]_buckets.tflite",
+    )
+    export.add_argument(
+        "--weight-bits",
+        type=int,
+        choices=(2, 4),
+        help="qat: store the FULLY_CONNECTED weights trained at this many bits or fewer packed "
+        "(INT4 / INT2 tensors LiteRT runs; the word table stays int8): MODE_wBITS.tflite",
     )
     export.add_argument(
         "--no-timing",

@@ -51,6 +51,27 @@ def fit_briefly(model, inputs, labels):
     return model
 
 
+def trained_lsq_model(scheme, per_channel=False, plan=None):
+    """The tiny classifier, trained, then its LSQ copy at `scheme` (Algorithm 1 init) after a
+    little quantization-aware training, which moves weights and steps off their initial values."""
+    import keras
+
+    from tfcompress.models.quantized_copy import (
+        QuantizationScheme,
+        StepInitialization,
+        initialize_steps,
+        quantized_copy,
+    )
+
+    keras.utils.set_random_seed(3)
+    rng = np.random.default_rng(3)
+    float_model = train_briefly(build_tiny_classifier(plan))
+    model = quantized_copy(float_model, QuantizationScheme.parse(scheme), per_channel)
+    inputs, labels = make_batch(rng, 512)
+    initialize_steps(model, make_batch(rng, 32)[0], StepInitialization())
+    return fit_briefly(model, inputs, labels)
+
+
 @pytest.fixture(scope="session")
 def tiny_classifier():
     return train_briefly(build_tiny_classifier())

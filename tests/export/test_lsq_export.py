@@ -5,32 +5,10 @@ import numpy as np
 import pytest
 from tensorflow.lite.tools import flatbuffer_utils
 
-from tests.export.conftest import build_tiny_classifier, fit_briefly, make_batch, train_briefly
+from tests.export.conftest import trained_lsq_model
 from tfcompress.export.converter import convert
 from tfcompress.export.tflite_model_runner import TFLiteModelRunner
-from tfcompress.models.quantized_copy import (
-    QuantizationScheme,
-    initialize_steps,
-    packed_size_bytes,
-    quantized_copy,
-)
-
-
-def _trained_lsq_model(scheme, per_channel=False, plan=None):
-    keras.utils.set_random_seed(3)
-    rng = np.random.default_rng(3)
-    float_model = train_briefly(build_tiny_classifier(plan))
-    model = quantized_copy(float_model, QuantizationScheme.parse(scheme), per_channel)
-    inputs, labels = make_batch(rng, 512)
-    initialize_steps(model, make_batch(rng, 32)[0], _algorithm1())
-    # A little quantization-aware training moves weights and steps off their initial values.
-    return fit_briefly(model, inputs, labels)
-
-
-def _algorithm1():
-    from tfcompress.models.quantized_copy import StepInitialization
-
-    return StepInitialization()
+from tfcompress.models.quantized_copy import packed_size_bytes
 
 
 def _int8_tensors(content, op_name, input_index):
@@ -111,7 +89,7 @@ def _holds_exactly(found, codes, step):
 def test_qat_export_holds_the_trained_codes_and_the_learned_steps(
     scheme, per_channel, plan, export_data
 ):
-    model = _trained_lsq_model(scheme, per_channel, plan)
+    model = trained_lsq_model(scheme, per_channel, plan)
     calibration, verification = export_data
     log = {}
     content = convert(model, "qat", representative_inputs=calibration, calibration_log=log)

@@ -8,6 +8,7 @@ from tfcompress.atomic_write import write_json_atomic
 from tfcompress.errors import ConfigError
 from tfcompress.export import CALIBRATED_MODES, DEFAULT_RANGE_QUANTILE
 from tfcompress.export.length_buckets import fitted_buckets
+from tfcompress.export.low_bit_storage import WEIGHT_BITS
 from tfcompress.export.replayed_outputs import ReplayedOutputs
 from tfcompress.export.text_model import (
     export_text_model,
@@ -39,6 +40,7 @@ def export_run(
     buckets=None,
     split_tokenizer=False,
     timing=False,
+    weight_bits=None,
     on_stage=None,
 ) -> dict:
     """Export `RUN_DIR/model.keras` to `RUN_DIR/export/<mode>.tflite` (+ `.json` report).
@@ -55,7 +57,9 @@ def export_run(
     `split_tokenizer` (strings in): the tokenizer as its own signature, run before the
     encoder's (`<mode>_text_split[_buckets].tflite`; see `text_model.split_tokenizer`).
     `timing`: time the written model on this host (1 thread; see `time_export`) into the
-    report. `on_stage(text)` hears each stage as it starts (for a progress display).
+    report. `weight_bits` (2 or 4, `qat` only): the low-bit weights stored packed
+    (`<mode>_w<bits>.tflite`; see `low_bit_storage`).
+    `on_stage(text)` hears each stage as it starts (for a progress display).
     Results beside `output` that measured the file it replaces are removed (`write_export`).
     """
     on_stage = on_stage or (lambda text: None)
@@ -63,12 +67,14 @@ def export_run(
         raise ConfigError(
             "split_tokenizer applies to strings-in exports (strings_in / --strings-in)"
         )
+    check_weight_bits(weight_bits, mode, strings_in)
     run = FinishedRun.read(run_dir)
     name = (
         mode
         + ("_text" if strings_in else "")
         + ("_split" if split_tokenizer else "")
         + ("_buckets" if buckets else "")
+        + (f"_w{weight_bits}" if weight_bits else "")
     )
     output = Path(output) if output else run.directory / "export" / f"{name}.tflite"
     check_writable(output.parent, "--output")
@@ -114,6 +120,7 @@ def export_run(
             sequence_length=runtime.tokenizer.sequence_length,
             representative_inputs=runtime.inputs(calibration),
             verify_inputs=runtime.inputs(verification.eval),
+            weight_bits=weight_bits,
             **options,
         )
         on_stage(f"{name}: task metrics on {len(verification.eval)} eval examples")
@@ -139,6 +146,21 @@ def export_run(
 
 
 AUTO_BUCKETS = "auto"
+
+
+def check_weight_bits(weight_bits, mode, strings_in) -> None:
+    """ConfigError unless packed weight storage applies: 2 or 4 bits, a `qat` export, ids in."""
+    if not weight_bits:
+        return
+    if weight_bits not in WEIGHT_BITS:
+        raise ConfigError(f"--weight-bits {weight_bits}: packed weights are 2 or 4 bits")
+    if mode != "qat":
+        raise ConfigError(
+            f"--weight-bits packs the trained low-bit codes of a qat export; --mode {mode} holds "
+            "int8 or float weights: use --mode qat on an LSQ run (tfcompress quantize)"
+        )
+    if strings_in:
+        raise ConfigError("--weight-bits applies to the ids-in export; drop --strings-in")
 
 
 def fit_buckets(runtime, examples) -> tuple[tuple, dict]:

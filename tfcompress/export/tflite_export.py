@@ -5,9 +5,11 @@ from pathlib import Path
 import numpy as np
 
 from tfcompress.atomic_write import write_bytes_atomic, write_json_atomic
+from tfcompress.errors import ConfigError
 from tfcompress.export import DEFAULT_RANGE_QUANTILE, EXPORT_MODES
 from tfcompress.export.converter import input_signature
 from tfcompress.export.length_buckets import bucket_lengths, convert_ids_model
+from tfcompress.export.low_bit_storage import store_low_bit_weights
 from tfcompress.export.tflite_model_runner import TFLiteModelRunner
 from tfcompress.export.verification import (
     DEFAULT_TOLERANCES,
@@ -33,6 +35,7 @@ def export_tflite(
     equalize=True,
     range_quantile=DEFAULT_RANGE_QUANTILE,
     buckets=None,
+    weight_bits=None,
     extra_report=None,
 ) -> dict:
     """Convert `model` to `output_path` (.tflite) plus `<output_path stem>.json` (the report).
@@ -45,6 +48,9 @@ def export_tflite(
     `equalize` / `range_quantile`: int8 calibration passes (see `converter.convert`).
     `buckets`: shorter sequence lengths to hold beside `sequence_length`; each input runs
     at the shortest that fits it (`length_buckets`).
+    `weight_bits` (2 or 4): store the FULLY_CONNECTED weights whose int8 codes fit that width
+    packed (`low_bit_storage`; a `qat` export of a low-bit LSQ run); the report's
+    `weight_storage` says how many, and parity is checked on the packed file.
     """
     output_path = Path(output_path)
     calibration = {}
@@ -53,6 +59,12 @@ def export_tflite(
     lengths = bucket_lengths(length, buckets) if buckets else (length,)
     options = dict(equalize=equalize, range_quantile=range_quantile, calibration_log=calibration)
     content = convert_ids_model(model, mode, lengths, representative_inputs, float_ops, **options)
+    storage = None
+    if weight_bits:
+        try:
+            content, storage = store_low_bit_weights(content, weight_bits)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
     report = export_report(
         content,
         mode,
@@ -63,6 +75,8 @@ def export_tflite(
         calibration=calibration,
         extra_report=extra_report,
     )
+    if storage:
+        report["weight_storage"] = storage
     failure = None
     if verify_inputs is not None:
         limits = tolerance(mode, min_agreement, max_abs_diff)
