@@ -5,7 +5,7 @@ codes are −7…7, at 2 bits −1…1. LiteRT's FULLY_CONNECTED takes INT4 and 
 int8 activations and unpacks them to the same int8 values, so rewriting those tensors changes
 the file's size and nothing it computes (the export's parity check runs on the packed file).
 
-Only FULLY_CONNECTED filters are packed. The word table stays int8: LiteRT 2.21's GATHER
+Only FULLY_CONNECTED filters are packed. The word table stays int8: ai-edge-litert 2.3's GATHER
 reads an INT4 table correctly but its later ops then compute wrong, run-to-run different
 outputs (checked on a 4-4-8 MiniLM export), so a packed table is not safe to ship.
 """
