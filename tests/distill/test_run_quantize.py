@@ -242,3 +242,18 @@ def test_each_method_trains_on_exactly_its_loss_terms(method, terms):
     weights = config.distillation_config
     names = ("ground_truth", "soft_targets", "hidden", "attention", "embedding")
     assert {name for name in names if getattr(weights, name)} == terms
+
+
+def test_plain_lsq_trains_without_running_the_teacher():
+    teacher, student, (inputs, labels) = _tiny_kdlsq()
+    config = quantize_config_from_dict({"source": "x", "output_dir": "y", "method": "lsq"})
+
+    def teacher_forward(*args, **kwargs):
+        raise AssertionError("the lsq method has no teacher term; the teacher must not run")
+
+    teacher.forward_with_features = teacher_forward
+    distiller = QuantizationDistiller(student, teacher, config.distillation_config)
+    distiller.compile(*make_optimizers(config.training, total_steps=8))
+    history = distiller.fit(inputs, labels, batch_size=16, epochs=1, verbose=0).history
+    assert set(history) == {"gt_loss", "loss", "accuracy"}
+    assert np.isfinite(history["loss"][0])

@@ -79,6 +79,11 @@ class DistillationConfig:
             raise ConfigError("ground_truth: every loss weight is 0; nothing would be trained")
 
     @property
+    def uses_teacher(self):
+        """Whether any loss term reads the teacher (ground truth alone does not)."""
+        return bool(self.soft_targets or self.hidden or self.attention or self.embedding)
+
+    @property
     def needs_intermediate_features(self):
         return bool(
             self.attention or self.embedding or (self.hidden and self.hidden_target == "tokens")

@@ -168,7 +168,6 @@ class Distiller(keras.Model):
         added when its weight is 0) so a KD-only run still reports its task loss."""
         c = self.config
         student_heads = keras.tree.flatten(student_logits)
-        teacher_heads = keras.tree.flatten(teacher["logits"])
         label_heads = keras.tree.flatten(labels)
         terms = {
             "gt_loss": sum(
@@ -177,6 +176,7 @@ class Distiller(keras.Model):
             )
         }
         if c.soft_targets:
+            teacher_heads = keras.tree.flatten(teacher["logits"])
             terms["kd_loss"] = sum(
                 losses.soft_target_kl(
                     s, t, c.temperature, self._kd_mask(s, y, padding_mask, teacher)
@@ -252,6 +252,8 @@ class Distiller(keras.Model):
 
     def _split_inputs(self, inputs):
         model_inputs = {name: inputs[name] for name in INPUT_NAMES}
+        if not self.config.uses_teacher:
+            return model_inputs, None  # KDLSQ's plain LSQ variant: labels only
         cached = inputs.get(TEACHER_KEY) if isinstance(inputs, dict) else None
         if cached is None or self.config.needs_intermediate_features:
             cached = teacher_targets(
