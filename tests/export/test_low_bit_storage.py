@@ -78,3 +78,28 @@ def test_codes_wider_than_the_bits_are_refused(export_data):
     assert summary["int4_buffers"] > 0 and summary["int2_buffers"] == 0
     with pytest.raises(ValueError, match="2 or 4 bits"):
         store_low_bit_weights(four_bit, 8)
+
+
+def test_a_strings_in_export_stores_its_kernels_packed(trained_classifier, tokenizer, tmp_path):
+    from tests.export.test_text_model import CALIBRATION_TEXTS, VERIFY_TEXTS, ids
+    from tfcompress.export.text_model import export_text_model
+    from tfcompress.models.quantized_copy import (
+        QuantizationScheme,
+        StepInitialization,
+        initialize_steps,
+        quantized_copy,
+    )
+
+    model = quantized_copy(trained_classifier, QuantizationScheme.parse("4-8-8"))
+    initialize_steps(model, ids(tokenizer, CALIBRATION_TEXTS[:32]), StepInitialization())
+    report = export_text_model(
+        model,
+        tokenizer,
+        tmp_path / "qat_text_w4.tflite",
+        "qat",
+        representative_texts=CALIBRATION_TEXTS,
+        verify_texts=VERIFY_TEXTS,
+        weight_bits=4,
+    )
+    assert report["weight_storage"]["int4_buffers"] == report["tensor_types"]["INT4"] > 0
+    assert report["parity"]["passed"]

@@ -67,7 +67,7 @@ def export_run(
         raise ConfigError(
             "split_tokenizer applies to strings-in exports (strings_in / --strings-in)"
         )
-    check_weight_bits(weight_bits, mode, strings_in)
+    check_weight_bits(weight_bits, mode)
     run = FinishedRun.read(run_dir)
     name = (
         mode
@@ -108,6 +108,7 @@ def export_run(
             representative_texts=task_texts(calibration),
             verify_texts=task_texts(verification.eval),
             split=split_tokenizer,
+            weight_bits=weight_bits,
             **options,
         )
         on_stage(f"{name}: task metrics on {len(verification.eval)} eval examples")
@@ -148,8 +149,8 @@ def export_run(
 AUTO_BUCKETS = "auto"
 
 
-def check_weight_bits(weight_bits, mode, strings_in) -> None:
-    """ConfigError unless packed weight storage applies: 2 or 4 bits, a `qat` export, ids in."""
+def check_weight_bits(weight_bits, mode) -> None:
+    """ConfigError unless packed weight storage applies: 2 or 4 bits, a `qat` export."""
     if not weight_bits:
         return
     if weight_bits not in WEIGHT_BITS:
@@ -159,8 +160,6 @@ def check_weight_bits(weight_bits, mode, strings_in) -> None:
             f"--weight-bits packs the trained low-bit codes of a qat export; --mode {mode} holds "
             "int8 or float weights: use --mode qat on an LSQ run (tfcompress quantize)"
         )
-    if strings_in:
-        raise ConfigError("--weight-bits applies to the ids-in export; drop --strings-in")
 
 
 def fit_buckets(runtime, examples) -> tuple[tuple, dict]:

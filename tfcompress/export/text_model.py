@@ -41,7 +41,7 @@ from tfcompress.export.length_buckets import (
     pad_token_outputs,
     route,
 )
-from tfcompress.export.tflite_export import export_report, write_export
+from tfcompress.export.tflite_export import export_report, pack_weights, write_export
 from tfcompress.export.verification import ParityError, parity, tolerance
 
 TEXT, TEXT_PAIR = "text", "text_pair"
@@ -282,6 +282,7 @@ def export_text_model(
     range_quantile=DEFAULT_RANGE_QUANTILE,
     buckets=None,
     split: bool = False,
+    weight_bits: int | None = None,
     extra_report: dict | None = None,
 ) -> dict:
     """`export_tflite` for a strings-in model: `output_path` (.tflite) plus its `.json` report.
@@ -293,6 +294,7 @@ def export_text_model(
     own signature, `tokenize`, run before `serving_default`), `custom_ops`, `tensor_types`, and the
     texts whose ids differ (`parity.id_mismatches`). Both files are written atomically before
     the verdict; a failed check then raises TextModelParityError with the numbers.
+    `weight_bits`: the low-bit kernels stored packed, as in `export_tflite`.
     """
     calibration = {}
     content = convert_text_model(
@@ -309,6 +311,7 @@ def export_text_model(
         buckets=buckets,
         split=split,
     )
+    content, storage = pack_weights(content, weight_bits)
     report = export_report(
         content,
         mode,
@@ -322,6 +325,7 @@ def export_text_model(
         custom_ops=custom_op_histogram(content),
         tensor_types=tensor_type_histogram(content),
         calibration=calibration,
+        weight_storage=storage,
         extra_report=extra_report,
     )
     failure = None

@@ -59,12 +59,7 @@ def export_tflite(
     lengths = bucket_lengths(length, buckets) if buckets else (length,)
     options = dict(equalize=equalize, range_quantile=range_quantile, calibration_log=calibration)
     content = convert_ids_model(model, mode, lengths, representative_inputs, float_ops, **options)
-    storage = None
-    if weight_bits:
-        try:
-            content, storage = store_low_bit_weights(content, weight_bits)
-        except ValueError as error:
-            raise ConfigError(str(error)) from None
+    content, storage = pack_weights(content, weight_bits)
     report = export_report(
         content,
         mode,
@@ -73,10 +68,9 @@ def export_tflite(
         buckets=list(lengths),
         inputs=sorted(specs),
         calibration=calibration,
+        weight_storage=storage,
         extra_report=extra_report,
     )
-    if storage:
-        report["weight_storage"] = storage
     failure = None
     if verify_inputs is not None:
         limits = tolerance(mode, min_agreement, max_abs_diff)
@@ -85,9 +79,19 @@ def export_tflite(
     return report
 
 
-def export_report(content, mode, output_path, *, calibration=None, extra_report=None, **fields):
-    """The report every export writes: size, op histogram, float ops, calibration; parity None
-    until verified. `fields` (sequence_length, inputs, ...) go between."""
+def export_report(
+    content,
+    mode,
+    output_path,
+    *,
+    calibration=None,
+    weight_storage=None,
+    extra_report=None,
+    **fields,
+):
+    """The report every export writes: size, op histogram, float ops, calibration, packed
+    weights if any (`pack_weights`); parity None until verified. `fields` (sequence_length,
+    inputs, ...) go between."""
     histogram = op_histogram(content)
     return {
         "mode": mode,
@@ -97,9 +101,22 @@ def export_report(content, mode, output_path, *, calibration=None, extra_report=
         "float_ops": float_compute_ops(histogram),
         "ops": histogram,
         "calibration": calibration or None,
+        **({"weight_storage": weight_storage} if weight_storage else {}),
         "parity": None,
         **(extra_report or {}),
     }
+
+
+def pack_weights(content, weight_bits):
+    """(`content`, None) without `weight_bits`; else `content` with its low-bit kernels stored
+    packed and the record of what was packed (`low_bit_storage`). ConfigError when no kernel
+    fits `weight_bits`."""
+    if not weight_bits:
+        return content, None
+    try:
+        return store_low_bit_weights(content, weight_bits)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
 
 
 def write_export(output_path, content, report, failure=None):
@@ -166,6 +183,7 @@ __all__ = [
     "EXPORT_MODES",
     "export_tflite",
     "export_report",
+    "pack_weights",
     "write_export",
     "report_path",
     "DEFAULT_TOLERANCES",
