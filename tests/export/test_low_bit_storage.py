@@ -65,6 +65,10 @@ def test_packed_filters_hold_the_int8_codes_and_compute_the_same(
     int8_filters = sum(t == INT8 for t, _, _ in before)
     assert summary[f"int{bits}_buffers"] == int8_filters
     assert summary["bytes_saved"] == len(two_bit_export) - len(packed) > 0
+    # The FULLY_CONNECTED version TFLite gives int4 filters, so older runtimes refuse it.
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(packed))
+    versions = {c.version for c in model.operatorCodes if c.builtinCode == 9}
+    assert versions and min(versions) >= 10
     _, verification = export_data
     assert np.array_equal(_outputs(packed, verification), _outputs(two_bit_export, verification))
 

@@ -15,6 +15,10 @@ import numpy as np
 # TFLite builtin operator code of FULLY_CONNECTED; its filter is input 1.
 _FULLY_CONNECTED = 9
 _FILTER_INPUT = 1
+# The op version TFLite's versioning gives an int8 FULLY_CONNECTED with an INT4 filter (no
+# version names INT2 filters): a runtime that predates sub-byte filters refuses the model
+# instead of reading packed bytes as int8.
+_PACKED_FILTER_VERSION = 10
 WEIGHT_BITS = (2, 4)
 
 
@@ -51,6 +55,7 @@ def store_low_bit_weights(content: bytes, bits: int) -> tuple[bytes, dict]:
             f"no FULLY_CONNECTED weight of this model fits {bits} bits: packed storage is for "
             f"`qat` exports of runs quantized at {bits} bits or below (quantization.scheme)"
         )
+    _require_version(model, _FULLY_CONNECTED, _PACKED_FILTER_VERSION)
     summary = {
         "bits": bits,
         "int4_buffers": packed[4],
@@ -58,6 +63,13 @@ def store_low_bit_weights(content: bytes, bits: int) -> tuple[bytes, dict]:
         "bytes_saved": int(saved),
     }
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model)), summary
+
+
+def _require_version(model, builtin, version) -> None:
+    """Every op code of `builtin` at `version` or later (op codes are shared by its ops)."""
+    for code in model.operatorCodes:
+        if max(code.builtinCode, code.deprecatedBuiltinCode) == builtin:
+            code.version = max(code.version, version)
 
 
 def _buffer_users(model) -> dict:
