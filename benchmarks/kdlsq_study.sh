@@ -8,10 +8,14 @@
 # an SPS student, SOURCE=runs/peakd/mrpc_sps2); its run names get the source's name.
 # SEED=N (default 0) trains with another seed; its run names end in _seedN.
 # RUNS_ROOT=DIR (default runs/kdlsq) puts the runs in another folder, e.g. for a table of its own.
+# SETS="KEY=VALUE ..." passes more --set overrides to every quantize run (an earlier recipe:
+# SETS="data.train_subset=4000 training.steps_per_epoch=25" for SST-2 before 2026-12-06).
 # Then: python benchmarks/kdlsq_table.py runs/kdlsq --records docs/runs/kdlsq > runs/logs/kdlsq_table.md
 set -euo pipefail
 dataset=$1; shift
 source_args=()
+set_args=()
+for pair in ${SETS:-}; do set_args+=(--set "$pair"); done
 seed=${SEED:-0}
 prefix=$dataset
 if [ -n "${SOURCE:-}" ]; then
@@ -27,7 +31,7 @@ for job in "$@"; do
   dir="${RUNS_ROOT:-runs/kdlsq}/${name}"
   if [ ! -f "${dir}/metrics.json" ]; then
     tfcompress quantize --config "configs/kdlsq/${dataset}.yaml" --output-dir "$dir" \
-      "${source_args[@]}" --set "quantization.scheme=${scheme}" --set "method=${method}" \
+      "${source_args[@]}" "${set_args[@]}" --set "quantization.scheme=${scheme}" --set "method=${method}" \
       --set "quantization.init=${init}" --set "seed=${seed}" > "runs/logs/kdlsq_${name}.log" 2>&1 \
       || { echo "FAILED: $name"; continue; }
   fi
