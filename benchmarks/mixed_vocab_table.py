@@ -96,10 +96,12 @@ def _student_record(root, h, init, finetune):
     name = f"{init}_h{h}"
     pretrain = _metrics(root / name)
     snips = _seed_runs(root, f"snips_{finetune}{name}")
-    if not (pretrain and snips):
-        return None
     sst2 = _seed_runs(root, f"sst2_{finetune}{name}")
     mrpc = _seed_runs(root, f"mrpc_{finetune}{name}")
+    # A recipe may have run on some tasks only (L6-H192: SST-2 without the 10-epoch SNIPS).
+    finetuned = snips or sst2 or mrpc
+    if not (pretrain and finetuned):
+        return None
     exports = {
         m: _export(root / f"snips_{finetune}{name}", m) for m in ("float", "int8", "int8_text")
     }
@@ -107,7 +109,7 @@ def _student_record(root, h, init, finetune):
         "student": f"L6-H{h}",
         "init": init,
         "finetune": FINETUNES[finetune],
-        "parameters": snips[0]["model"]["parameters"],
+        "parameters": finetuned[0]["model"]["parameters"],
         "pretrain": {"stage": pretrain["stage"], **pretrain["train"], "eval": pretrain["eval"]},
         "snips_intent": _mean_std([m["eval"]["intent_accuracy"] for m in snips]),
         "snips_slot_f1": _mean_std([m["eval"]["slot_f1"] for m in snips]),
