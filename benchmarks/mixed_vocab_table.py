@@ -29,6 +29,8 @@ FINETUNES = {
     "long_": "labels, 20 ep at 2e-3 (SNIPS)",
     "kd_": "labels + task KD",
     "kd_long_": "labels + task KD, 20 ep at 2e-3 (SNIPS)",
+    # L6-H192: at 2e-3 its SNIPS training loss rose from the third epoch on.
+    "12ep_": "labels, 12 ep at 1e-3 (SNIPS)",
     "swap_": "labels, slot swap ×2, 7 ep at 2e-3 (SNIPS)",
     "kd_swap_": "labels + task KD, slot swap ×2, 7 ep at 2e-3 (SNIPS)",
     # distill_snips_words.yaml at hidden weight 1 and 5 (its output_dir names the weight).
