@@ -88,6 +88,16 @@ def test_stage_two_starts_from_the_stage_one_table_unchanged(world, tmp_path):
     assert not np.allclose(nokd.model.encoder.embeddings.word_embeddings.numpy(), table)
 
 
+def test_stage_two_can_start_from_the_centered_table(world, tmp_path):
+    values = recipe(world, "stage2", tmp_path / "s2", stage_one=str(world / "stage1"))
+    values["student"]["center_table"] = True
+    table = prepare_pretrain(pretrain_config_from_dict(values)).model
+    table = table.encoder.embeddings.word_embeddings.numpy()
+    stage_one = PretrainedRun.read(world / "stage1", stages=("stage1",)).student_table()
+    np.testing.assert_allclose(table, stage_one - stage_one.mean(axis=0), atol=1e-6)
+    assert np.abs(stage_one.mean(axis=0)).max() > 1e-3  # so the subtraction is visible
+
+
 @pytest.mark.parametrize("stage", ["stage2", "nokd"])
 def test_student_stages_lower_their_mlm_loss(world, stage):
     losses = _losses(world / stage)

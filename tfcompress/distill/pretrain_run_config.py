@@ -54,10 +54,17 @@ class TeacherConfig:
 @dataclasses.dataclass
 class StudentConfig:
     """The student: its vocabulary (stage I and NoKD; stage II takes stage I's) and its
-    encoder. Stage I uses `encoder.hidden_size` as the width of the student table."""
+    encoder. Stage I uses `encoder.hidden_size` as the width of the student table.
+
+    `center_table` (stage II): start from stage I's table minus its mean row. Stage I reads
+    the table through an affine up-projection, whose bias absorbs any shift common to all
+    rows, so that mean is free to drift; the student has no such projection, and a common
+    component makes every token's embedding alike (L6-H192's stage I left one holding 12% of
+    the table's variance)."""
 
     encoder: dict[str, Any]
     vocab: str | None = None
+    center_table: bool = False
 
     def __post_init__(self):
         missing = [k for k in _STUDENT_ENCODER_KEYS if k not in self.encoder]
@@ -110,9 +117,9 @@ class PretrainRunConfig:
             if not _dotted(self, key):
                 raise ConfigError(f"{key}: required for stage {self.stage}")
         unused = {
-            "stage1": ("stage_one",),
+            "stage1": ("stage_one", "student.center_table"),
             "stage2": ("teacher", "student.vocab"),
-            "nokd": ("teacher", "stage_one"),
+            "nokd": ("teacher", "stage_one", "student.center_table"),
         }[self.stage]
         for key in unused:
             if _dotted(self, key):

@@ -98,6 +98,8 @@ def _student_model(config, vocab_size, stage_one):
                 f"{tuple(table.shape)}; this student needs {tuple(target.shape)} (vocabulary "
                 "size x hidden_size): use the stage I run made for this hidden size"
             )
+        if config.student.center_table:
+            table = table - table.mean(axis=0, keepdims=True)
         target.assign(table)
     return MaskedLMModel(encoder, name="masked_lm")
 
