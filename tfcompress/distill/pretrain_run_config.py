@@ -59,8 +59,8 @@ class StudentConfig:
     `center_table` (stage II): start from stage I's table minus its mean row. Stage I reads
     the table through an affine up-projection, whose bias absorbs any shift common to all
     rows, so that mean is free to drift; the student has no such projection, and a common
-    component makes every token's embedding alike (L6-H192's stage I left one holding 12% of
-    the table's variance)."""
+    component makes every token's embedding alike (L6-H192's stage I left a mean row half as
+    long as its rows; centering it did not rescue that stage II, see docs/results.md)."""
 
     encoder: dict[str, Any]
     vocab: str | None = None
