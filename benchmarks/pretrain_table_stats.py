@@ -16,13 +16,12 @@ from tfcompress.tasks.pretrained_run import PretrainedRun
 
 
 def table_stats(table):
-    norms = np.linalg.norm(table, axis=1)
-    centered = table - table.mean(axis=0)
-    singular = np.linalg.svd(centered, compute_uv=False) ** 2
+    mean_row = table.mean(axis=0)
+    singular = np.linalg.svd(table - mean_row, compute_uv=False) ** 2
     return {
         "shape": list(table.shape),
-        "row_norm_median": float(np.median(norms)),
-        "mean_row_norm": float(np.linalg.norm(table.mean(axis=0))),
+        "row_norm_median": float(np.median(np.linalg.norm(table, axis=1))),
+        "mean_row_norm": float(np.linalg.norm(mean_row)),
         "centered_variance_share_top3": (singular[:3] / singular.sum()).round(4).tolist(),
     }
 
