@@ -17,12 +17,16 @@ Usage: python benchmarks/mixed_vocab_table.py runs/mixed_vocab [--teacher-root r
 
 import argparse
 import csv
+import itertools
 import json
+import re
 import statistics
 import sys
 from pathlib import Path
 
 INITS = {"stage2": "distilled (stage I → II)", "nokd": "NoKD"}
+# A pretraining run named `<init>_h<H><suffix>`: the suffix names a recipe change.
+PRETRAINS = {"": "", "_lr3e-4": ", lr 3e-4"}
 # Fine-tuned on the labels (the paper), or with the MiniLM task teacher's logits too.
 FINETUNES = {
     "": "labels",
@@ -94,8 +98,8 @@ def _interleaved_p50(paths, runs):
     return {path: float(np.median(values)) for path, values in results.items()}
 
 
-def _student_record(root, h, init, finetune):
-    name = f"{init}_h{h}"
+def _student_record(root, h, init, finetune, pretrain_suffix=""):
+    name = f"{init}_h{h}{pretrain_suffix}"
     pretrain = _metrics(root / name)
     snips = _seed_runs(root, f"snips_{finetune}{name}")
     sst2 = _seed_runs(root, f"sst2_{finetune}{name}")
@@ -110,6 +114,7 @@ def _student_record(root, h, init, finetune):
     return {
         "student": f"L6-H{h}",
         "init": init,
+        "pretrain_recipe": pretrain_suffix,
         "finetune": FINETUNES[finetune],
         "parameters": finetuned[0]["model"]["parameters"],
         "pretrain": {"stage": pretrain["stage"], **pretrain["train"], "eval": pretrain["eval"]},
@@ -160,6 +165,10 @@ def _mb(value):
     return "—" if not value else f"{value / 2**20:.2f}"
 
 
+def _init_label(record):
+    return INITS.get(record["init"], record["init"]) + PRETRAINS[record.get("pretrain_recipe", "")]
+
+
 def _table(records, p50s):
     lines = [
         "| model | init | fine-tuned on | params | float .tflite MB | int8 .tflite MB "
@@ -176,7 +185,7 @@ def _table(records, p50s):
         if int8:
             int8_scores = f"{100 * int8['intent_accuracy']:.1f} / {100 * int8['slot_f1']:.1f}"
         lines.append(
-            f"| {r['student']} | {INITS.get(r['init'], r['init'])} | {r['finetune']} "
+            f"| {r['student']} | {_init_label(r)} | {r['finetune']} "
             f"| {r['parameters'] / 1e6:.2f}M | {_mb(r['float_bytes'])} | {_mb(r['int8_bytes'])} "
             f"| {latency} | {text_latency} "
             f"| {_fmt(r['snips_intent'])} | {_fmt(r['snips_slot_f1'])} "
@@ -194,8 +203,8 @@ def _scale_table(root, sizes):
         "|---|---|---:|---:|---:|---:|---|",
     ]
     for h in sizes:
-        for stage in ("stage1", "stage2", "nokd"):
-            metrics = _metrics(root / f"{stage}_h{h}")
+        for stage, suffix in [("stage1", "")] + [(i, s) for s in PRETRAINS for i in INITS]:
+            metrics = _metrics(root / f"{stage}_h{h}{suffix}")
             if not metrics:
                 continue
             t = metrics["train"]
@@ -205,7 +214,7 @@ def _scale_table(root, sizes):
                 if "accuracy" in k
             )
             lines.append(
-                f"| L6-H{h} | {stage} | {t['steps_this_session']:,} "
+                f"| L6-H{h} | {stage}{PRETRAINS[suffix]} | {t['steps_this_session']:,} "
                 f"| {t['sequences_this_session']:,} | {t['token_positions_this_session']:,} "
                 f"| {t['wall_time_s'] / 60:.0f} | {held_out} |"
             )
@@ -243,15 +252,16 @@ def plot_curves(root, sizes, png):
                     style,
                     label=f"H{h} {vocab} vocab",
                 )
-        for init, style in (("stage2", "-"), ("nokd", ":")):
-            path = root / f"{init}_h{h}" / "history.csv"
+        lines = itertools.product((("stage2", "-"), ("nokd", ":")), PRETRAINS)
+        for (init, style), suffix in lines:
+            path = root / f"{init}_h{h}{suffix}" / "history.csv"
             if path.is_file():
                 rows = _history(path)
                 axes[2].plot(
                     range(1, len(rows) + 1),
                     [float(r["loss"]) for r in rows],
                     style,
-                    label=f"H{h} {INITS[init]}",
+                    label=f"H{h} {INITS[init]}{PRETRAINS[suffix]}",
                 )
     titles = (
         "stage I: MLM loss per vocabulary",
@@ -275,12 +285,13 @@ def main(argv=None):
     parser.add_argument("--png", type=Path, default=Path("docs/mixed_vocab_curves.png"))
     parser.add_argument("--no-latency", action="store_true")
     args = parser.parse_args(argv)
-    sizes = sorted({int(p.name.split("_h")[1]) for p in args.root.glob("stage*_h*")})
+    sizes = sorted({int(re.search(r"_h(\d+)", p.name)[1]) for p in args.root.glob("stage*_h*")})
     records = [
         r
         for h in sizes
+        for suffix in PRETRAINS
         for finetune in FINETUNES
-        for r in (_student_record(args.root, h, init, finetune) for init in INITS)
+        for r in (_student_record(args.root, h, init, finetune, suffix) for init in INITS)
         if r is not None
     ]
     teacher = _teacher_record(args.teacher_root)
