@@ -17,16 +17,15 @@ Usage: python benchmarks/mixed_vocab_table.py runs/mixed_vocab [--teacher-root r
 
 import argparse
 import csv
-import itertools
 import json
 import re
 import statistics
 import sys
 from pathlib import Path
 
+import yaml
+
 INITS = {"stage2": "distilled (stage I → II)", "nokd": "NoKD"}
-# A pretraining run named `<init>_h<H><suffix>`: the suffix names a recipe change.
-PRETRAINS = {"": "", "_lr3e-4": ", lr 3e-4"}
 # Fine-tuned on the labels (the paper), or with the MiniLM task teacher's logits too.
 FINETUNES = {
     "": "labels",
@@ -98,8 +97,36 @@ def _interleaved_p50(paths, runs):
     return {path: float(np.median(values)) for path, values in results.items()}
 
 
-def _student_record(root, h, init, finetune, pretrain_suffix=""):
-    name = f"{init}_h{h}{pretrain_suffix}"
+def _pretrain_runs(root, h, inits=INITS):
+    """(init, name) of each pretraining run of size h: `<init>_h<h>`, then recipe variants
+    named `<init>_h<h>_<what changed>` (`stage2_h192_lr3e-4`); twins side by side."""
+    runs = [
+        (path.name.removeprefix(f"{init}_h{h}"), i, init, path.name)
+        for i, init in enumerate(inits)
+        for path in [*root.glob(f"{init}_h{h}"), *root.glob(f"{init}_h{h}_*")]
+    ]
+    return [(init, name) for _, _, init, name in sorted(runs)]
+
+
+def _config(run):
+    return yaml.safe_load((Path(run) / "config.yaml").read_text())
+
+
+def _learning_rate(run):
+    """The run's learning rate as its config.yaml has it, written `3e-4`."""
+    mantissa, exponent = f"{_config(run)['training']['learning_rate']:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def _run_scale(run):
+    """Steps, sequences and token positions over every session of a (resumed) run."""
+    training, masking = _config(run)["training"], _config(run)["masking"]
+    steps = len(_history(Path(run) / "history.csv")) * training["steps_per_epoch"]
+    sequences = steps * training["batch_size"]
+    return steps, sequences, sequences * masking["sequence_length"]
+
+
+def _student_record(root, h, init, name, finetune):
     pretrain = _metrics(root / name)
     snips = _seed_runs(root, f"snips_{finetune}{name}")
     sst2 = _seed_runs(root, f"sst2_{finetune}{name}")
@@ -114,7 +141,8 @@ def _student_record(root, h, init, finetune, pretrain_suffix=""):
     return {
         "student": f"L6-H{h}",
         "init": init,
-        "pretrain_recipe": pretrain_suffix,
+        "pretrain_run": name,
+        "pretrain_learning_rate": _learning_rate(root / name),
         "finetune": FINETUNES[finetune],
         "parameters": finetuned[0]["model"]["parameters"],
         "pretrain": {"stage": pretrain["stage"], **pretrain["train"], "eval": pretrain["eval"]},
@@ -166,7 +194,9 @@ def _mb(value):
 
 
 def _init_label(record):
-    return INITS.get(record["init"], record["init"]) + PRETRAINS[record.get("pretrain_recipe", "")]
+    label = INITS.get(record["init"], record["init"])
+    rate = record.get("pretrain_learning_rate")
+    return f"{label}, lr {rate}" if rate else label
 
 
 def _table(records, p50s):
@@ -198,25 +228,25 @@ def _table(records, p50s):
 def _scale_table(root, sizes):
     """Steps, sequences, token positions and wall time of every pretraining stage."""
     lines = [
-        "| student | stage | steps | sequences | token positions | wall time (min) "
+        "| student | stage | steps | sequences | token positions | wall time, last session (min) "
         "| held-out masked accuracy |",
         "|---|---|---:|---:|---:|---:|---|",
     ]
     for h in sizes:
-        for stage, suffix in [("stage1", "")] + [(i, s) for s in PRETRAINS for i in INITS]:
-            metrics = _metrics(root / f"{stage}_h{h}{suffix}")
+        for stage, name in _pretrain_runs(root, h, ("stage1", *INITS)):
+            metrics = _metrics(root / name)
             if not metrics:
                 continue
-            t = metrics["train"]
+            steps, sequences, tokens = _run_scale(root / name)
             held_out = ", ".join(
                 f"{k.replace('_accuracy', ' vocab')} {100 * v:.1f}"
                 for k, v in metrics["eval"].items()
                 if "accuracy" in k
             )
             lines.append(
-                f"| L6-H{h} | {stage}{PRETRAINS[suffix]} | {t['steps_this_session']:,} "
-                f"| {t['sequences_this_session']:,} | {t['token_positions_this_session']:,} "
-                f"| {t['wall_time_s'] / 60:.0f} | {held_out} |"
+                f"| L6-H{h} | {stage}, lr {_learning_rate(root / name)} "
+                f"| {steps:,} | {sequences:,} | {tokens:,} "
+                f"| {metrics['train']['wall_time_s'] / 60:.0f} | {held_out} |"
             )
     return "\n".join(lines)
 
@@ -252,16 +282,15 @@ def plot_curves(root, sizes, png):
                     style,
                     label=f"H{h} {vocab} vocab",
                 )
-        lines = itertools.product((("stage2", "-"), ("nokd", ":")), PRETRAINS)
-        for (init, style), suffix in lines:
-            path = root / f"{init}_h{h}{suffix}" / "history.csv"
+        for init, name in _pretrain_runs(root, h):
+            path = root / name / "history.csv"
             if path.is_file():
                 rows = _history(path)
                 axes[2].plot(
                     range(1, len(rows) + 1),
                     [float(r["loss"]) for r in rows],
-                    style,
-                    label=f"H{h} {INITS[init]}{PRETRAINS[suffix]}",
+                    "-" if init == "stage2" else ":",
+                    label=f"H{h} {INITS[init]}, lr {_learning_rate(root / name)}",
                 )
     titles = (
         "stage I: MLM loss per vocabulary",
@@ -289,9 +318,9 @@ def main(argv=None):
     records = [
         r
         for h in sizes
-        for suffix in PRETRAINS
         for finetune in FINETUNES
-        for r in (_student_record(args.root, h, init, finetune, suffix) for init in INITS)
+        for init, name in _pretrain_runs(args.root, h)
+        for r in [_student_record(args.root, h, init, name, finetune)]
         if r is not None
     ]
     teacher = _teacher_record(args.teacher_root)

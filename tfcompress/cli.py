@@ -101,7 +101,7 @@ def cmd_pretrain(args):
     train = summary["train"]
     rows = [(f"held-out {name}", f"{value:.4f}") for name, value in summary["eval"].items()]
     rows += [
-        ("steps (this session)", f"{train['steps_this_session']:,}"),
+        ("steps (this session / run)", f"{train['steps_this_session']:,} / {train['steps']:,}"),
         ("sequences (this session)", f"{train['sequences_this_session']:,}"),
         ("train wall time (s)", f"{train['wall_time_s']:.1f}"),
         ("encoder parameters", f"{summary['model']['encoder_parameters']:,}"),

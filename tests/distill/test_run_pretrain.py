@@ -128,6 +128,9 @@ def test_a_killed_stage_resumes_where_it_stopped(world, tmp_path):
     assert iterations == [12]  # the optimizer's state came back with the weights
     assert summary["train"]["epochs_this_session"] == 2
     assert len(_losses(tmp_path / "n")) == 3
+    assert summary["train"]["steps_this_session"] == 24
+    assert summary["train"]["steps"] == 36  # both sessions
+    assert summary["train"]["sequences"] == 36 * config.training.batch_size
 
 
 def test_finetune_starts_from_a_pretrained_student(world, tmp_path):

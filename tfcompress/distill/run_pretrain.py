@@ -19,6 +19,7 @@ from tfcompress.run_plan import RunPlan, model_rows, output_rows
 from tfcompress.tasks.pretrained_run import PretrainedRun
 from tfcompress.tasks.task_runtime import hf_checkpoint_tokenizer
 from tfcompress.training.engine import default_verbosity, final_loss, fit_in_run, make_optimizer
+from tfcompress.training.history_csv import read_rows
 
 
 @dataclasses.dataclass
@@ -212,6 +213,8 @@ def _summary(config, prepared, evaluation, history, seconds, run):
     t, m = config.training, config.masking
     epochs_run = len(history.history.get("loss", []))
     steps = epochs_run * t.steps_per_epoch
+    # A resumed run's history.csv holds every session's epochs: the run's whole scale.
+    total_steps = len(read_rows(run.history_path)) * t.steps_per_epoch
     encoder = prepared.model.encoder
     names = ("teacher", "student") if len(prepared.vocabularies) == 2 else ("student",)
     return {
@@ -230,6 +233,9 @@ def _summary(config, prepared, evaluation, history, seconds, run):
             "sequences_this_session": steps * t.batch_size,
             "token_positions_this_session": steps * t.batch_size * m.sequence_length,
             "wall_time_s": round(seconds, 1),
+            "steps": total_steps,
+            "sequences": total_steps * t.batch_size,
+            "token_positions": total_steps * t.batch_size * m.sequence_length,
             "final_loss": final_loss(run),
         },
         "model": {
