@@ -120,10 +120,10 @@ def _learning_rate(run):
 
 def _run_scale(run):
     """Steps, sequences and token positions over every session of a (resumed) run."""
-    training, masking = _config(run)["training"], _config(run)["masking"]
-    steps = len(_history(Path(run) / "history.csv")) * training["steps_per_epoch"]
-    sequences = steps * training["batch_size"]
-    return steps, sequences, sequences * masking["sequence_length"]
+    config = _config(run)
+    steps = len(_history(Path(run) / "history.csv")) * config["training"]["steps_per_epoch"]
+    sequences = steps * config["training"]["batch_size"]
+    return steps, sequences, sequences * config["masking"]["sequence_length"]
 
 
 def _student_record(root, h, init, name, finetune):
