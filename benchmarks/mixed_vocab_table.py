@@ -256,8 +256,14 @@ def _history(path):
         return list(csv.DictReader(f))
 
 
+def _steps(run, rows):
+    """The training step at the end of each history row (sizes differ in steps per epoch)."""
+    per_epoch = _config(run)["training"]["steps_per_epoch"]
+    return [per_epoch * (i + 1) for i in range(len(rows))]
+
+
 def plot_curves(root, sizes, png):
-    """Stage I per-vocabulary loss and masked accuracy per epoch; stage II against NoKD."""
+    """Stage I per-vocabulary loss and masked accuracy, stage II against NoKD, by step."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -268,16 +274,16 @@ def plot_curves(root, sizes, png):
         stage1 = root / f"stage1_h{h}" / "history.csv"
         if stage1.is_file():
             rows = _history(stage1)
-            epochs = range(1, len(rows) + 1)
+            steps = _steps(stage1.parent, rows)
             for vocab, style in (("teacher", "--"), ("student", "-")):
                 axes[0].plot(
-                    epochs,
+                    steps,
                     [float(r[f"{vocab}_loss"]) for r in rows],
                     style,
                     label=f"H{h} {vocab} vocab",
                 )
                 axes[1].plot(
-                    epochs,
+                    steps,
                     [float(r[f"{vocab}_accuracy"]) for r in rows],
                     style,
                     label=f"H{h} {vocab} vocab",
@@ -287,7 +293,7 @@ def plot_curves(root, sizes, png):
             if path.is_file():
                 rows = _history(path)
                 axes[2].plot(
-                    range(1, len(rows) + 1),
+                    _steps(root / name, rows),
                     [float(r["loss"]) for r in rows],
                     "-" if init == "stage2" else ":",
                     label=f"H{h} {INITS[init]}, lr {_learning_rate(root / name)}",
@@ -299,7 +305,7 @@ def plot_curves(root, sizes, png):
     )
     for ax, title in zip(axes, titles, strict=True):
         ax.set_title(title)
-        ax.set_xlabel("epoch (see steps_per_epoch in the recipe)")
+        ax.set_xlabel("training step")
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
     fig.tight_layout()
