@@ -21,6 +21,9 @@ step() {  # name, command...: run unless the run directory's metrics.json exists
   [ -f "${dir}/metrics.json" ] && return 0
   "$@" > "runs/logs/$(basename "$dir").log" 2>&1 || { echo "FAILED: $dir"; return 1; }
 }
+seed_suffix() {  # seed 0 runs keep the plain name
+  [ "$1" = 0 ] || echo "_seed$1"
+}
 teacher=runs/teacher_snips_minilm
 for mode in float int8; do
   [ ! -f "${teacher}/metrics.json" ] || [ -f "${teacher}/export/${mode}.json" ] \
@@ -34,12 +37,12 @@ for h in "$@"; do
   for init in stage2 nokd; do
     for task in snips sst2 mrpc; do
       for seed in $seeds; do
-        name="${task}_${init}_h${h}$([ "$seed" = 0 ] || echo "_seed${seed}")"
+        name="${task}_${init}_h${h}$(seed_suffix "$seed")"
         step "${root}/${name}" tfcompress finetune --config "configs/mixed_vocab/finetune_${task}.yaml" \
           --set "model.checkpoint=${root}/${init}_h${h}" --set "seed=${seed}" \
           --output-dir "${root}/${name}" || true
         # Beyond the paper: the same start, fine-tuned with the MiniLM task teacher's logits.
-        kd="${task}_kd_${init}_h${h}$([ "$seed" = 0 ] || echo "_seed${seed}")"
+        kd="${task}_kd_${init}_h${h}$(seed_suffix "$seed")"
         [ ! -f "runs/teacher_${task}_minilm/metrics.json" ] || step "${root}/${kd}" \
           tfcompress distill --config "configs/mixed_vocab/distill_${task}.yaml" \
           --set "student.checkpoint=${root}/${init}_h${h}" --set "seed=${seed}" \
@@ -60,7 +63,7 @@ for h in "$@"; do
     # The wider students' SNIPS recipe: the long recipe's 2e-3 diverged at H192, so 1e-3 for
     # 12 epochs, every seed (docs/results.md, "L6-H192 at lr 3e-4").
     [ "$h" = 96 ] || for seed in $seeds; do
-      name="snips_12ep_${init}_h${h}$([ "$seed" = 0 ] || echo "_seed${seed}")"
+      name="snips_12ep_${init}_h${h}$(seed_suffix "$seed")"
       step "${root}/${name}" tfcompress finetune \
         --config configs/mixed_vocab/finetune_snips_long.yaml \
         --set "model.checkpoint=${root}/${init}_h${h}" --set training.learning_rate=1e-3 \
