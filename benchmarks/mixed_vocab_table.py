@@ -118,6 +118,15 @@ def _learning_rate(run):
     return f"{mantissa}e{int(exponent)}"
 
 
+def _stage_label(run, stage):
+    """`stage1, lr 1e-4`, with the stage-I teacher's frozen layers named: they change what
+    the stage costs and learns."""
+    label = f"{stage}, lr {_learning_rate(run)}"
+    if (_config(run).get("teacher") or {}).get("freeze_layers"):
+        label += ", teacher layers frozen"
+    return label
+
+
 def _run_scale(run):
     """Steps, sequences and token positions over every session of a (resumed) run."""
     config = _config(run)
@@ -233,7 +242,9 @@ def _scale_table(root, sizes):
         "|---|---|---:|---:|---:|---:|---|",
     ]
     for h in sizes:
-        for stage, name in _pretrain_runs(root, h, ("stage1", *INITS)):
+        # Stage I and its variants first, then the students' twins side by side.
+        runs = [*_pretrain_runs(root, h, ("stage1",)), *_pretrain_runs(root, h)]
+        for stage, name in runs:
             metrics = _metrics(root / name)
             if not metrics:
                 continue
@@ -244,7 +255,7 @@ def _scale_table(root, sizes):
                 if "accuracy" in k
             )
             lines.append(
-                f"| L6-H{h} | {stage}, lr {_learning_rate(root / name)} "
+                f"| L6-H{h} | {_stage_label(root / name, stage)} "
                 f"| {steps:,} | {sequences:,} | {tokens:,} "
                 f"| {metrics['train']['wall_time_s'] / 60:.0f} | {held_out} |"
             )
@@ -271,23 +282,19 @@ def plot_curves(root, sizes, png):
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     for h in sizes:
-        stage1 = root / f"stage1_h{h}" / "history.csv"
-        if stage1.is_file():
+        for _, name in _pretrain_runs(root, h, ("stage1",)):
+            stage1 = root / name / "history.csv"
+            if not stage1.is_file():
+                continue
             rows = _history(stage1)
             steps = _steps(stage1.parent, rows)
+            # A variant (`stage1_h96_frozen`) keeps the colour cycle but is told apart by name.
+            variant = name.removeprefix(f"stage1_h{h}").replace("_", " ")
             for vocab, style in (("teacher", "--"), ("student", "-")):
-                axes[0].plot(
-                    steps,
-                    [float(r[f"{vocab}_loss"]) for r in rows],
-                    style,
-                    label=f"H{h} {vocab} vocab",
-                )
-                axes[1].plot(
-                    steps,
-                    [float(r[f"{vocab}_accuracy"]) for r in rows],
-                    style,
-                    label=f"H{h} {vocab} vocab",
-                )
+                label = f"H{h}{variant} {vocab} vocab"
+                for ax, metric in ((axes[0], "loss"), (axes[1], "accuracy")):
+                    values = [float(r[f"{vocab}_{metric}"]) for r in rows]
+                    ax.plot(steps, values, style, label=label)
         for init, name in _pretrain_runs(root, h):
             path = root / name / "history.csv"
             if path.is_file():
