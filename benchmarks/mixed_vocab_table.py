@@ -288,7 +288,7 @@ def plot_curves(root, sizes, png):
                 continue
             rows = _history(stage1)
             steps = _steps(stage1.parent, rows)
-            # A variant (`stage1_h96_frozen`) keeps the colour cycle but is told apart by name.
+            # A variant run (`stage1_h96_frozen`) is named in the legend: "H96 frozen ...".
             variant = name.removeprefix(f"stage1_h{h}").replace("_", " ")
             for vocab, style in (("teacher", "--"), ("student", "-")):
                 label = f"H{h}{variant} {vocab} vocab"
