@@ -73,6 +73,12 @@ for h in "$@"; do
         --set "model.checkpoint=${root}/${init}_h${h}" --set training.learning_rate=1e-3 \
         --set training.epochs=12 --set "seed=${seed}" --output-dir "${root}/${name}" || true
     done
+    # H96's best recipe (task KD + word states + slot swap) at the wider students' 1e-3.
+    kd_words="snips_kd_words5_swap_lr1e-3_${init}_h${h}"
+    [ "$h" = 96 ] || [ ! -f "runs/teacher_snips_minilm/metrics.json" ] || step "${root}/${kd_words}" \
+      tfcompress distill --config configs/mixed_vocab/distill_snips_words.yaml \
+      --set "student.checkpoint=${root}/${init}_h${h}" --set training.learning_rate=1e-3 \
+      --output-dir "${root}/${kd_words}" || true
     # The long recipe's 20-21 passes over SNIPS, a third of them the original utterances: two
     # copies with every slot value swapped for another of its slot (data.slot_swap), 7 epochs.
     step "${root}/snips_swap_${init}_h${h}" tfcompress finetune \
@@ -87,7 +93,7 @@ for h in "$@"; do
     for dir in "${root}/snips_${init}_h${h}" "${root}/snips_long_${init}_h${h}" \
       "${root}/snips_kd_${init}_h${h}" "${root}/snips_kd_long_${init}_h${h}" \
       "${root}/snips_swap_${init}_h${h}" "${root}/snips_kd_swap_${init}_h${h}" \
-      "${root}/snips_12ep_${init}_h${h}"; do
+      "${root}/snips_12ep_${init}_h${h}" "${root}/${kd_words}"; do
       [ -f "${dir}/metrics.json" ] || continue
       for mode in float int8; do
         [ -f "${dir}/export/${mode}.json" ] || tfcompress export "$dir" --mode "$mode" \

@@ -39,6 +39,10 @@ FINETUNES = {
     # distill_snips_words.yaml at hidden weight 1 and 5 (its output_dir names the weight).
     "kd_words1_swap_": "labels + task KD + word states ×1, slot swap ×2, 7 ep at 2e-3 (SNIPS)",
     "kd_words5_swap_": "labels + task KD + word states ×5, slot swap ×2, 7 ep at 2e-3 (SNIPS)",
+    # The same recipe at L6-H192, at the rate its labels-only SNIPS fine-tune needed.
+    "kd_words5_swap_lr1e-3_": (
+        "labels + task KD + word states ×5, slot swap ×2, 7 ep at 1e-3 (SNIPS)"
+    ),
     # distill_snips_fill.yaml: one swapped copy, one with corpus names the teacher labels.
     "kd_words5_fill_": (
         "labels + task KD + word states ×5, slot swap ×1 + corpus names ×1, 7 ep at 2e-3 (SNIPS)"
