@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -152,3 +154,24 @@ def test_a_batch_reads_its_own_rows_not_the_whole_cache(
     next(iter(stream))
     per_field = sum(rows_read) / len(stored)
     assert 2 <= per_field < 64
+
+
+def _maps_of(path):
+    with open("/proc/self/maps") as maps:
+        return sum(str(path) in line for line in maps)
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc/self/maps")
+def test_epochs_share_one_map_of_the_cache(tiny_config, tiny_inputs, tmp_path):
+    """Each epoch's stream used to map the cache again and keep it mapped for the run."""
+    teacher = build_intent_slot_model(Encoder(tiny_config), 3, 5)
+    examples, _ = _examples(tiny_inputs, n=12)
+    cache = TeacherCache(tmp_path / "cache").build(teacher, examples.batch(4), "k")
+    arrays = example_arrays(examples)
+    streams = [with_cached_targets(arrays, cache, 4, shuffle=True, seed=e) for e in range(3)]
+    for stream in streams:
+        list(stream)
+    assert _maps_of(cache.directory / "cls_hidden.npy") == 1
+    before = cache.arrays()
+    cache.build(teacher, examples.batch(4), "k2")  # new files: not the old map
+    assert cache.arrays() is not before and cache.arrays() is cache.arrays()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from tfcompress.data import TextClassificationData, epoch_seed
 from tfcompress.distill.distiller import Distiller
@@ -147,7 +148,10 @@ def cached_training_data(
             transform=_word_aligner(runtime, teacher_runtime),
             word_layers=word_layers,
         )
-    examples = example_arrays(runtime.dataset(runtime.train).unbatch())
+    # Tensors once for the run: every epoch's stream gathers from these, not from copies.
+    examples = tf.nest.map_structure(
+        tf.constant, example_arrays(runtime.dataset(runtime.train).unbatch())
+    )
 
     def epoch_dataset(epoch):
         seed = epoch_seed(runtime.seed, epoch)

@@ -60,6 +60,7 @@ class TeacherCache:
 
     def __init__(self, directory):
         self.directory = Path(directory)
+        self._arrays = None
 
     def matches(self, key):
         meta = self.directory / _META
@@ -103,15 +104,24 @@ class TeacherCache:
             if self.directory.exists():
                 os.replace(self.directory, stale)
             os.replace(staging, self.directory)
+            self._arrays = None
             shutil.rmtree(stale, ignore_errors=True)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return self
 
     def arrays(self):
-        """{field: memory-mapped array}, as stored (word states in float16)."""
-        fields = json.loads((self.directory / _META).read_text())["fields"]
-        return {f: np.load(self.directory / f"{f}.npy", mmap_mode="r") for f in fields}
+        """{field: memory-mapped array}, as stored (word states in float16).
+
+        Mapped once per cache and shared by every epoch's stream: each epoch's
+        `numpy_function` keeps its arrays alive, so a fresh map per epoch stayed mapped
+        for the whole run (7 maps of a 3.7 GB cache after 7 epochs, 23 GB of RSS)."""
+        if self._arrays is None:
+            fields = json.loads((self.directory / _META).read_text())["fields"]
+            self._arrays = {
+                f: np.load(self.directory / f"{f}.npy", mmap_mode="r") for f in fields
+            }
+        return self._arrays
 
 
 def word_start_positions(label_batches):
