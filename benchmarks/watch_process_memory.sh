@@ -11,10 +11,12 @@ field() {  # $1 = pid, $2 = /proc/<pid>/status key: its value in MB
   awk -v key="$2:" '$1 == key { print int($2 / 1024) }' "/proc/$1/status" 2>/dev/null || true
 }
 while true; do
-  for pid in $(pgrep -f "$pattern" || true); do
-    [ "$pid" = $$ ] && continue
+  for pid in $(pgrep -f -- "$pattern" || true); do
+    command=$(tr '\0' ' ' 2>/dev/null < "/proc/$pid/cmdline") || continue  # gone already
+    # The pattern is in this script's own command line, and in its subshells'.
+    [[ "$command" == *watch_process_memory* ]] && continue
     echo "$(date -u +%H:%M:%S) pid=$pid rss=$(field "$pid" VmRSS) anon=$(field "$pid" RssAnon)" \
-      "hwm=$(field "$pid" VmHWM) $(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | cut -c1-160)"
+      "hwm=$(field "$pid" VmHWM) ${command:0:160}"
   done
   sleep "$interval"
 done
