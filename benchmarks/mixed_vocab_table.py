@@ -331,7 +331,9 @@ def main(argv=None):
     parser.add_argument("--png", type=Path, default=Path("docs/mixed_vocab_curves.png"))
     parser.add_argument("--no-latency", action="store_true")
     args = parser.parse_args(argv)
-    sizes = sorted({int(re.search(r"_h(\d+)", p.name)[1]) for p in args.root.glob("stage*_h*")})
+    # Sizes from the pretraining runs: a NoKD-only study (no stage I) has a size too.
+    pretraining = re.compile(rf"({'|'.join(['stage1', *INITS])})_h(\d+)")
+    sizes = sorted({int(m[2]) for p in args.root.iterdir() if (m := pretraining.match(p.name))})
     records = [
         r
         for h in sizes
