@@ -209,7 +209,10 @@ def _mb(value):
 def _init_label(record):
     label = INITS.get(record["init"], record["init"])
     rate = record.get("pretrain_learning_rate")
-    return f"{label}, lr {rate}" if rate else label
+    if not rate:
+        return label
+    # Steps too: twins of one size may differ only in how long they pretrained.
+    return f"{label}, lr {rate}, {record['pretrain']['steps']:,} steps"
 
 
 def _table(records, p50s):
