@@ -151,8 +151,10 @@ def _student_record(root, h, init, name, finetune):
     exports = {
         m: _export(root / f"snips_{finetune}{name}", m) for m in ("float", "int8", "int8_text")
     }
+    # Heads too: twins of one width may differ in them (4 of 24 or 2 of 48 at H96).
+    heads = finetuned[0]["model"]["encoder"]["num_heads"]
     return {
-        "student": f"L6-H{h}",
+        "student": f"L6-H{h}-A{heads}",
         "init": init,
         "pretrain_run": name,
         "pretrain_learning_rate": _learning_rate(root / name),
