@@ -131,6 +131,11 @@ def _stage_label(run, stage):
     return label
 
 
+def _model_name(run, h):
+    """`L6-H96-A4`: heads too, since twins of one width may differ in them (4 of 24, 2 of 48)."""
+    return f"L6-H{h}-A{_config(run)['student']['encoder']['num_heads']}"
+
+
 def _run_scale(run):
     """Steps, sequences and token positions over every session of a (resumed) run."""
     config = _config(run)
@@ -151,10 +156,8 @@ def _student_record(root, h, init, name, finetune):
     exports = {
         m: _export(root / f"snips_{finetune}{name}", m) for m in ("float", "int8", "int8_text")
     }
-    # Heads too: twins of one width may differ in them (4 of 24 or 2 of 48 at H96).
-    heads = finetuned[0]["model"]["encoder"]["num_heads"]
     return {
-        "student": f"L6-H{h}-A{heads}",
+        "student": _model_name(root / name, h),
         "init": init,
         "pretrain_run": name,
         "pretrain_learning_rate": _learning_rate(root / name),
@@ -264,7 +267,7 @@ def _scale_table(root, sizes):
                 if "accuracy" in k
             )
             lines.append(
-                f"| L6-H{h} | {_stage_label(root / name, stage)} "
+                f"| {_model_name(root / name, h)} | {_stage_label(root / name, stage)} "
                 f"| {steps:,} | {sequences:,} | {tokens:,} "
                 f"| {metrics['train']['wall_time_s'] / 60:.0f} | {held_out} |"
             )
