@@ -194,6 +194,7 @@ def test_cli_strings_in_export_of_an_intent_slot_run(finished_run, tmp_path, cap
         == {
             "intent_accuracy",
             "slot_f1",
+            "slot_f1_constrained",
             "sentence_accuracy",
         }
     )

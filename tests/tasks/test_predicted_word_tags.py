@@ -18,6 +18,20 @@ def test_predicted_word_tags_are_what_evaluate_scores(finished_run):
     assert sum(s["support"] for s in by_type.values()) == spans
 
 
+def test_constrained_word_tags_are_well_formed_and_what_evaluate_scores(finished_run):
+    run = FinishedRun.read(finished_run[0])
+    runtime = run.task_runtime()
+    model = run.load_model()
+    tags = runtime.predicted_word_tags(model, constrained=True)
+    assert slot_f1(runtime.eval.tags, tags) == pytest.approx(
+        runtime.evaluate(model)["slot_f1_constrained"]
+    )
+    for row in tags:
+        for previous, tag in zip(["O", *row], row):
+            if tag.startswith("I-"):
+                assert previous in ("B-" + tag[2:], tag), row
+
+
 def test_a_classification_run_has_no_word_tags(finished_classification_run):
     run = FinishedRun.read(finished_classification_run[0])
     with pytest.raises(ValueError, match="no word tags"):

@@ -26,7 +26,12 @@ def test_finished_run_has_every_artifact(finished_run):
         assert (out / name).is_file(), name
     assert not (out / "backup").exists()
     assert json.loads((out / "metrics.json").read_text()) == json.loads(json.dumps(summary))
-    assert set(summary["eval"]) == {"intent_accuracy", "slot_f1", "sentence_accuracy"}
+    assert set(summary["eval"]) == {
+        "intent_accuracy",
+        "slot_f1",
+        "slot_f1_constrained",
+        "sentence_accuracy",
+    }
     assert summary["train"]["examples"] == 96 and summary["eval_examples"] == 32
     losses = [float(r["loss"]) for r in csv.DictReader((out / "history.csv").open())]
     assert len(losses) == 2 and losses[1] < losses[0]

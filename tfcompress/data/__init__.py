@@ -1,5 +1,6 @@
 """Data: WordPiece tokenization and vocabularies, task readers, tf.data pipelines, metrics."""
 
+from tfcompress.data.bio_tag_decoder import BioTagDecoder
 from tfcompress.data.datasets import (
     classification_dataset,
     epoch_seed,
@@ -31,6 +32,7 @@ from tfcompress.data.vocabulary import learn_wordpiece_vocabulary, read_vocabula
 from tfcompress.data.wordpiece_tokenizer import WordPieceTokenizer, word_level_predictions
 
 __all__ = [
+    "BioTagDecoder",
     "GLUE_TASKS",
     "GlueTask",
     "IntentSlotData",

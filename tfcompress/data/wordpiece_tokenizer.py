@@ -188,7 +188,8 @@ def _first_piece_labels(pieces: tf.RaggedTensor, word_tags: tf.Tensor) -> tf.Ten
 
 
 def word_level_predictions(pred_ids: np.ndarray, labels: np.ndarray) -> list[list[int]]:
-    """Token-level predictions [B, S] back to word level, using `labels` [B, S] from encode_tagged.
+    """Token-level predictions [B, S] (or logits [B, S, tags]) back to word level, using
+    `labels` [B, S] from encode_tagged.
 
     Takes the prediction at each word's first wordpiece (where labels != -1). Words that
     truncation removed have no such position and are absent from the result, so a row can

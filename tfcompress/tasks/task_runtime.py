@@ -7,6 +7,7 @@ import numpy as np
 
 from tfcompress.data import (
     GLUE_TASKS,
+    BioTagDecoder,
     WordPieceTokenizer,
     classification_dataset,
     classification_metrics,
@@ -165,29 +166,45 @@ class TaskRuntime:
             names = classification_metric_names(self.data_config)
             return classification_metrics(names, labels, outputs.argmax(-1))
         if self.task == "tagging":
-            return {"slot_f1": slot_f1(data.tags, self._word_tags(outputs, labels))}
-        tags = self._word_tags(outputs["slot_logits"], labels["slot_logits"])
+            return self._slot_scores(outputs, labels)
+        slot_logits, slot_labels = outputs["slot_logits"], labels["slot_logits"]
+        tags = self._word_tags(slot_logits, slot_labels)
         intents_right = outputs["intent_logits"].argmax(-1) == labels["intent_logits"]
         slots_right = np.array([p == t for p, t in zip(tags, data.tags, strict=True)])
         return {
             "intent_accuracy": float(intents_right.mean()),
-            "slot_f1": slot_f1(data.tags, tags),
+            **self._slot_scores(slot_logits, slot_labels),
             "sentence_accuracy": float((intents_right & slots_right).mean()),
         }
 
-    def predicted_word_tags(self, model, dataset=None):
+    def _slot_scores(self, slot_logits, slot_labels):
+        """Slot F1 of the argmax tags, and of the tags `BioTagDecoder` decodes."""
+        gold = self.eval.tags
+        return {
+            "slot_f1": slot_f1(gold, self._word_tags(slot_logits, slot_labels)),
+            "slot_f1_constrained": slot_f1(
+                gold, self._word_tags(slot_logits, slot_labels, constrained=True)
+            ),
+        }
+
+    def predicted_word_tags(self, model, dataset=None, constrained=False):
         """The tag `model` gives each word of the eval split (a token task's), as
-        `evaluate` scores them: one list of tag names per utterance."""
+        `evaluate` scores them: one list of tag names per utterance. `constrained`: decoded
+        by `BioTagDecoder` (`evaluate`'s "slot_f1_constrained") instead of argmax."""
         if self.task == "classification":
             raise ValueError("a classification task has no word tags")
         outputs, labels = _predictions_and_labels(model, dataset or self.eval_dataset())
         if self.task == "intent_slot":
             outputs, labels = outputs["slot_logits"], labels["slot_logits"]
-        return self._word_tags(outputs, labels)
+        return self._word_tags(outputs, labels, constrained)
 
-    def _word_tags(self, slot_logits, slot_labels):
-        predicted = word_level_predictions(slot_logits.argmax(-1), slot_labels)
+    def _word_tags(self, slot_logits, slot_labels, constrained=False):
         names = self.labels["tags"]
+        if constrained:
+            decode = BioTagDecoder(names).decode
+            predicted = [decode(w) for w in word_level_predictions(slot_logits, slot_labels)]
+        else:
+            predicted = word_level_predictions(slot_logits.argmax(-1), slot_labels)
         # Words cut off by sequence_length get no prediction: score them as "O".
         return [
             [names[i] for i in row] + ["O"] * (len(words) - len(row))
