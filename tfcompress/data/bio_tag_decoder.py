@@ -30,14 +30,12 @@ class BioTagDecoder:
 
     def __init__(self, tags: Sequence[str]):
         self.tags = list(tags)
-        inside = [t[2:] if t.startswith("I-") else None for t in self.tags]
-        begin_or_inside = [t[2:] if t[:2] in ("B-", "I-") else None for t in self.tags]
-        allowed = np.array(
-            [[i is None or i == prev for i in inside] for prev in begin_or_inside], dtype=bool
-        )
-        # Log-space penalties: a forbidden transition costs more than any logit difference.
-        self._transition = np.where(allowed, 0.0, -np.inf)
-        self._first = np.array([0.0 if i is None else -np.inf for i in inside])
+        index = {tag: i for i, tag in enumerate(self.tags)}
+        self._inside = np.array([i for i, t in enumerate(self.tags) if t.startswith("I-")], int)
+        # Each "I-x" continues "B-x" (or, without one in the tag set, only itself).
+        self._begin = np.array([index.get("B-" + self.tags[i][2:], i) for i in self._inside], int)
+        self._first = np.zeros(len(self.tags))
+        self._first[self._inside] = -np.inf
 
     def decode(self, word_logits) -> list[int]:
         """Tag ids for the words of one sentence, `word_logits` [words, tags]."""
@@ -47,9 +45,13 @@ class BioTagDecoder:
         best = scores[0] + self._first
         backpointers = []
         for word_scores in scores[1:]:
-            candidates = best[:, None] + self._transition
-            backpointers.append(candidates.argmax(axis=0))
-            best = candidates.max(axis=0) + word_scores
+            # Any tag but "I-x" may follow the best tag; "I-x" only the better of B-x, I-x.
+            pointers = np.full(len(self.tags), best.argmax())
+            pointers[self._inside] = np.where(
+                best[self._begin] > best[self._inside], self._begin, self._inside
+            )
+            backpointers.append(pointers)
+            best = best[pointers] + word_scores
         path = [int(best.argmax())]
         for pointers in reversed(backpointers):
             path.append(int(pointers[path[-1]]))
