@@ -121,10 +121,14 @@ if [[ " $* " == *" 96 "* ]] && [ -f runs/teacher_snips_minilm/metrics.json ]; th
       step "$dir" tfcompress distill --config configs/mixed_vocab/distill_snips_words.yaml \
         --set "student.checkpoint=${root}/${init}" --set "seed=${seed}" --output-dir "$dir" \
         || continue
+      [ -f "${dir}/export/int8.json" ] || tfcompress export "$dir" --mode int8 \
+        --verify-examples 0 > "runs/logs/$(basename "$dir")_int8.log" 2>&1 \
+        || echo "EXPORT FAILED: ${dir} int8"
     done
-    dir="${root}/snips_kd_words5_swap_${init}"
-    [ ! -f "${dir}/metrics.json" ] || [ -f "${dir}/export/int8.json" ] \
-      || tfcompress export "$dir" --mode int8 --verify-examples 0 \
-      > "runs/logs/$(basename "$dir")_int8.log" 2>&1 || echo "EXPORT FAILED: ${dir} int8"
   done
+  # Slot F1 of argmax against BIO-constrained decoding, Keras and int8, over the seeds
+  # (docs/results.md, "BIO-constrained decoding").
+  python benchmarks/slot_decoding.py "$teacher" "${root}"/snips_kd_words5_swap_{stage2,nokd}_h96 \
+    "${root}"/snips_kd_words5_swap_nokd_h96_{11k,a2} --seeds \
+    --out "${root}/slot_decoding.json" > runs/logs/slot_decoding.md || true
 fi

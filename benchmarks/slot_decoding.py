@@ -6,8 +6,8 @@ the run has one, its int8 export; and what the decoding costs per utterance.
         runs/mixed_vocab/snips_kd_words5_swap_nokd_h96 --seeds \\
         --out docs/runs/mixed_vocab/decoding_2026-12-07/slot_decoding.json
 
-`--seeds` also scores each run's `<run>_seed<N>` siblings (Keras; the int8 file of the run
-named). Runs trained since `evaluate` reports "slot_f1_constrained" have both numbers in
+`--seeds` also scores each run's `<run>_seed<N>` siblings, and their int8 files where they
+have one. Runs trained since `evaluate` reports "slot_f1_constrained" have both numbers in
 their `metrics.json` already; this scores runs of any age from their saved models.
 """
 
@@ -30,8 +30,9 @@ def slot_scores(runtime, model):
 
 
 def decode_cost_us(runtime, model, repeats=3):
-    """Median microseconds per utterance to decode the eval split's word logits: argmax
-    against `BioTagDecoder` (numpy, one process), the best of `repeats` passes each."""
+    """Mean microseconds per utterance to decode the eval split's word logits: argmax
+    against `BioTagDecoder` (numpy, one process), the best of `repeats` passes each; and
+    how many utterances the two decode differently."""
     import numpy as np
 
     from tfcompress.data import BioTagDecoder, word_level_predictions
@@ -53,9 +54,12 @@ def decode_cost_us(runtime, model, repeats=3):
             passes.append((time.perf_counter() - start) / len(words) * 1e6)
         return min(passes)
 
+    changed = sum(decoder.decode(w) != w.argmax(-1).tolist() for w in words)
     return {
         "argmax": per_utterance(lambda w: w.argmax(-1)),
         "constrained": per_utterance(decoder.decode),
+        "utterances_changed": changed,
+        "utterances": len(words),
         "median_words": statistics.median(len(w) for w in words),
         "tags": len(decoder.tags),
     }
@@ -85,16 +89,20 @@ def _mean_std(values):
 def table(records):
     lines = [
         "| run | seeds | intent | slot F1 argmax | slot F1 BIO-constrained | gain per seed "
-        "| int8 intent / argmax / constrained | decode µs per utterance: argmax / constrained |",
-        "|---|---:|---:|---:|---:|---|---|---|",
+        "| int8 intent / slot F1 argmax / constrained "
+        "| utterances decoded differently | decode µs per utterance: argmax / constrained |",
+        "|---|---:|---:|---:|---:|---|---|---:|---|",
     ]
     for name, seeds in records.items():
         keras = [s["keras"] for s in seeds]
         gains = ", ".join(f"{100 * (k['slot_f1_constrained'] - k['slot_f1']):+.1f}" for k in keras)
-        int8 = seeds[0].get("int8")
+        int8 = [s["int8"] for s in seeds if "int8" in s]
         int8_cell = (
-            f"{100 * int8['intent_accuracy']:.1f} / {100 * int8['slot_f1']:.1f} / "
-            f"{100 * int8['slot_f1_constrained']:.1f}"
+            " / ".join(
+                _mean_std([i[k] for i in int8])
+                for k in ("intent_accuracy", "slot_f1", "slot_f1_constrained")
+            )
+            + f" (n={len(int8)})"
             if int8
             else "—"
         )
@@ -103,7 +111,8 @@ def table(records):
             f"| {name} | {len(seeds)} | {_mean_std([k['intent_accuracy'] for k in keras])} "
             f"| {_mean_std([k['slot_f1'] for k in keras])} "
             f"| {_mean_std([k['slot_f1_constrained'] for k in keras])} | {gains} "
-            f"| {int8_cell} | {cost['argmax']:.1f} / {cost['constrained']:.0f} |"
+            f"| {int8_cell} | {cost['utterances_changed']} of {cost['utterances']} "
+            f"| {cost['argmax']:.1f} / {cost['constrained']:.0f} |"
         )
     return "\n".join(lines)
 
@@ -117,9 +126,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
     records = {}
     for run in args.runs:
+        if not (run / "metrics.json").is_file():
+            print(f"skipped {run}: not a finished run", file=sys.stderr)
+            continue
         group = seed_runs(run) if args.seeds else [run]
         records[run.name] = [
-            {"run": str(r), **score_run(r, not args.no_int8 and r == run, r == run)}
+            {"run": str(r), **score_run(r, not args.no_int8, with_cost=r == run)}
             for r in group
         ]
         print(f"scored {run.name} ({len(group)} run(s))", file=sys.stderr, flush=True)

@@ -11,7 +11,9 @@ F1 gap), so a teacher first and a student last puts the student's largest losses
         --out docs/runs/mixed_vocab/slot_f1_by_type.json
 
 `--seeds` scores each run with its `<run>_seed<N>` siblings and shows the mean F1 per type
-(one span of a 60-span type moves one seed's F1 by 1.7 points).
+(one span of a 60-span type moves one seed's F1 by 1.7 points). `--constrained` scores the
+tags `BioTagDecoder` decodes (`slot_f1_constrained`) instead of argmax; `--both` puts each
+run twice, argmax then constrained.
 """
 
 import argparse
@@ -24,13 +26,13 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def scores_by_type(run_dir):
+def scores_by_type(run_dir, constrained=False):
     from tfcompress.data import slot_f1_by_type
     from tfcompress.tasks import FinishedRun
 
     run = FinishedRun.read(run_dir)
     runtime = run.task_runtime()
-    tags = runtime.predicted_word_tags(run.load_model())
+    tags = runtime.predicted_word_tags(run.load_model(), constrained=constrained)
     return slot_f1_by_type(runtime.eval.tags, tags)
 
 
@@ -73,17 +75,29 @@ def main(argv=None):
     parser.add_argument("runs", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, help="write {run: {slot: scores}} here as JSON")
     parser.add_argument("--seeds", action="store_true", help="mean over each run's _seedN runs")
+    decoding = parser.add_mutually_exclusive_group()
+    decoding.add_argument("--constrained", action="store_true", help="BIO-constrained tags")
+    decoding.add_argument("--both", action="store_true", help="each run argmax, then constrained")
     args = parser.parse_args(argv)
-    if args.seeds:
-        groups = [seed_runs(run) for run in args.runs]
-        scores = [mean_over_seeds([scores_by_type(r) for r in group]) for group in groups]
-        names = [f"{group[0].name} (n={len(group)})" for group in groups]
-    else:
-        scores = [scores_by_type(run) for run in args.runs]
-        names = [run.name for run in args.runs]
+    modes = [False, True] if args.both else [args.constrained]
+    columns = [(run, constrained) for run in args.runs for constrained in modes]
+    groups = [seed_runs(run) if args.seeds else [run] for run, _ in columns]
+    scores = [
+        mean_over_seeds([scores_by_type(r, constrained) for r in group])
+        if args.seeds
+        else scores_by_type(group[0], constrained)
+        for group, (_, constrained) in zip(groups, columns, strict=True)
+    ]
+    names = [
+        group[0].name
+        + (f" (n={len(group)})" if args.seeds else "")
+        + (", constrained" if constrained else "")
+        for group, (_, constrained) in zip(groups, columns, strict=True)
+    ]
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        records = {str(run): s for run, s in zip(args.runs, scores, strict=True)}
+        keys = [f"{run}, constrained" if c else str(run) for run, c in columns]
+        records = dict(zip(keys, scores, strict=True))
         args.out.write_text(json.dumps(records, indent=1) + "\n")
     print(table(names, scores))
 
