@@ -173,15 +173,18 @@ class TaskRuntime:
         slots_right = np.array([p == t for p, t in zip(tags, data.tags, strict=True)])
         return {
             "intent_accuracy": float(intents_right.mean()),
-            **self._slot_scores(slot_logits, slot_labels),
+            **self._slot_scores(slot_logits, slot_labels, tags),
             "sentence_accuracy": float((intents_right & slots_right).mean()),
         }
 
-    def _slot_scores(self, slot_logits, slot_labels):
-        """Slot F1 of the argmax tags, and of the tags `BioTagDecoder` decodes."""
+    def _slot_scores(self, slot_logits, slot_labels, tags=None):
+        """Slot F1 of the argmax tags (`tags`, if already decoded), and of the tags
+        `BioTagDecoder` decodes."""
         gold = self.eval.tags
+        if tags is None:
+            tags = self._word_tags(slot_logits, slot_labels)
         return {
-            "slot_f1": slot_f1(gold, self._word_tags(slot_logits, slot_labels)),
+            "slot_f1": slot_f1(gold, tags),
             "slot_f1_constrained": slot_f1(
                 gold, self._word_tags(slot_logits, slot_labels, constrained=True)
             ),
