@@ -324,3 +324,68 @@ def test_pretrain_command_prints_its_table(world, tmp_path, capsys):
     summary = PretrainedRun.read(tmp_path / "n").metrics
     assert summary["train"]["steps_this_session"] == 2
     assert summary["train"]["sequences_this_session"] == 8
+
+
+def _distilled_stage_two(world, output, **distill):
+    return pretrain_config_from_dict(
+        recipe(
+            world,
+            "stage2",
+            output,
+            stage_one=str(world / "stage1"),
+            distill={"hidden_weight": 1.0, **distill},
+        )
+    )
+
+
+def test_stage_two_distils_from_the_stage_one_teacher(world, tmp_path):
+    before = _digest(world / "stage1")
+    config = _distilled_stage_two(world, tmp_path / "kd", soft_weight=0.5, temperature=2.0)
+    summary = run_pretrain(config, verbose=0)
+    for key in ("loss", "mlm_loss", "hidden_loss"):
+        losses = _losses(tmp_path / "kd", key)
+        assert losses[-1] < losses[0], (key, losses)
+    assert min(_losses(tmp_path / "kd", "soft_loss")) > 0
+    assert set(summary["eval"]) == {"loss", "accuracy", "mlm_loss", "hidden_loss", "soft_loss"}
+    e = summary["eval"]
+    total = e["mlm_loss"] + e["hidden_loss"] + 0.5 * e["soft_loss"]
+    assert e["loss"] == pytest.approx(total, abs=1e-4)  # metrics.json keeps 5 decimals
+    assert _digest(world / "stage1") == before
+    # The saved model is the student alone: no teacher, no projection.
+    saved = PretrainedRun.read(tmp_path / "kd").load_masked_lm()
+    plain = PretrainedRun.read(world / "stage2").load_masked_lm()
+    assert saved.count_params() == plain.count_params()
+
+
+def test_stage_two_teacher_reads_the_student_batch_in_its_second_table(world, tmp_path):
+    prepared = prepare_pretrain(_distilled_stage_two(world, tmp_path / "kd"))
+    stage_one = PretrainedRun.read(world / "stage1", stages=("stage1",))
+    teacher_vocab = (world / "stage1" / "vocab.txt").read_text().split("\n")
+    student_vocab = stage_one.student_vocab()
+    ids = prepared.teacher_ids
+    assert ids[student_vocab.index("[CLS]")] == teacher_vocab.index("[CLS]")
+    assert ids[student_vocab.index("[MASK]")] == teacher_vocab.index("[MASK]")
+    assert ids[student_vocab.index("##at")] == 217 + student_vocab.index("##at")
+    # The teacher's second table row for a student token is stage I's student table row.
+    table = prepared.teacher.encoder.embeddings.second_word_embeddings.numpy()
+    np.testing.assert_array_equal(table, stage_one.student_table())
+
+
+@pytest.mark.parametrize(
+    "stage, change, needles",
+    [
+        ("nokd", {}, ["distill: not used by stage nokd"]),
+        ("stage2", {"masking": {"sequence_length": 28}}, ["sequence_length", "28", "24"]),
+        ("stage2", {"distill": {"hidden_weight": -1}}, ["distill.hidden_weight", ">= 0"]),
+        ("stage2", {"distill": {"hidden_weight": 0}}, ["both 0"]),
+        ("stage2", {"distill": {"temperature": 0}}, ["distill.temperature", "positive"]),
+    ],
+)
+def test_bad_stage_two_distillation_is_one_line(world, tmp_path, capsys, stage, change, needles):
+    extra = {"stage_one": str(world / "stage1")} if stage == "stage2" else {}
+    values = recipe(world, stage, tmp_path / "kd", distill={"hidden_weight": 1.0}, **extra)
+    for section, settings in change.items():
+        values[section] = {**values[section], **settings}
+    code, err = _run_cli(capsys, "pretrain", "--config", _config_file(tmp_path, values))
+    _assert_one_line_error(code, err, *needles)
+    assert not (tmp_path / "kd").exists()

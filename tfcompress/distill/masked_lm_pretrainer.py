@@ -56,7 +56,7 @@ class MaskedLMPretrainer(keras.Model):
         # Built over every trainable variable now, not lazily over those that got
         # gradients (MLM leaves the pooler without one): a resumed run restores the
         # optimizer only if both sessions built it over the same variables.
-        self.optimizer.build(self.model.trainable_variables)
+        self.optimizer.build(self.trained_variables())
 
     @property
     def metrics(self):
@@ -65,9 +65,14 @@ class MaskedLMPretrainer(keras.Model):
     def call(self, inputs, training=None):
         return self.model({k: inputs[k] for k in MASKED_INPUT_NAMES}, training=training)
 
+    def trained_variables(self):
+        return self.model.trainable_variables
+
     def compute_terms(self, inputs, targets, training):
+        return self.masked_lm_terms(self(inputs, training=training), targets)
+
+    def masked_lm_terms(self, logits, targets):
         """{"loss", "accuracy", and per vocabulary}: masked-token means."""
-        logits = self(inputs, training=training)
         nll, correct = split_vocabulary_nll(logits, targets["mask_labels"], self.first_vocab_size)
         weights = ops.cast(targets["mask_weights"], "float32")
         terms = {"loss": _weighted_mean(nll, weights), "accuracy": _weighted_mean(correct, weights)}
@@ -82,7 +87,7 @@ class MaskedLMPretrainer(keras.Model):
         inputs, targets = data[0], data[1]
         with tf.GradientTape() as tape:
             terms = self.compute_terms(inputs, targets, training=True)
-        variables = self.model.trainable_variables
+        variables = self.trained_variables()
         gradients = tape.gradient(terms["loss"], variables)
         self.optimizer.apply(
             [g for g in gradients if g is not None],

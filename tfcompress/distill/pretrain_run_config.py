@@ -79,6 +79,31 @@ class StudentConfig:
 
 
 @dataclasses.dataclass
+class StageTwoDistillConfig:
+    """Stage II with the stage-I teacher reading the student's batch (`StageTwoDistiller`):
+    `hidden_weight` on every layer's per-token normalized MSE through one shared
+    up-projection, `soft_weight` on the masked tokens' soft targets over the student
+    vocabulary at `temperature`. The MLM loss keeps weight 1."""
+
+    hidden_weight: float = 1.0
+    soft_weight: float = 0.0
+    temperature: float = 1.0
+
+    def __post_init__(self):
+        for key in ("hidden_weight", "soft_weight"):
+            value = getattr(self, key)
+            if not isinstance(value, (int, float)) or value < 0:
+                raise ConfigError(f"distill.{key}: expected a number >= 0, got {value!r}")
+        if self.hidden_weight == 0 and self.soft_weight == 0:
+            raise ConfigError(
+                "distill: hidden_weight and soft_weight are both 0; remove the section for "
+                "plain stage II"
+            )
+        if self.temperature <= 0:
+            raise ConfigError(f"distill.temperature: must be positive, got {self.temperature}")
+
+
+@dataclasses.dataclass
 class PretrainTrainingConfig(TrainingConfig):
     """Finetune's settings, counted in steps: the corpus is an endless stream of freshly
     masked examples, so `steps_per_epoch` is required."""
@@ -101,6 +126,7 @@ class PretrainRunConfig:
     student: StudentConfig
     teacher: TeacherConfig | None = None
     stage_one: str | None = None
+    distill: StageTwoDistillConfig | None = None
     masking: MaskingConfig = dataclasses.field(default_factory=MaskingConfig)
     training: PretrainTrainingConfig = dataclasses.field(default_factory=PretrainTrainingConfig)
     seed: int = 0
@@ -117,9 +143,9 @@ class PretrainRunConfig:
             if not _dotted(self, key):
                 raise ConfigError(f"{key}: required for stage {self.stage}")
         unused = {
-            "stage1": ("stage_one", "student.center_table"),
+            "stage1": ("stage_one", "student.center_table", "distill"),
             "stage2": ("teacher", "student.vocab"),
-            "nokd": ("teacher", "stage_one", "student.center_table"),
+            "nokd": ("teacher", "stage_one", "student.center_table", "distill"),
         }[self.stage]
         for key in unused:
             if _dotted(self, key):
@@ -138,11 +164,9 @@ def _dotted(config, key):
 
 def pretrain_config_from_dict(values, base_dir=None):
     """Validates a mapping; relative paths resolve against `base_dir`."""
-    if isinstance(values, dict) and isinstance(values.get("teacher"), dict):
-        values = {
-            **values,
-            "teacher": dataclass_from_dict(TeacherConfig, values["teacher"], "teacher"),
-        }
+    for key, section in (("teacher", TeacherConfig), ("distill", StageTwoDistillConfig)):
+        if isinstance(values, dict) and isinstance(values.get(key), dict):
+            values = {**values, key: dataclass_from_dict(section, values[key], key)}
     config = dataclass_from_dict(PretrainRunConfig, values, "config")
     if base_dir is not None:
         base_dir = Path(base_dir)

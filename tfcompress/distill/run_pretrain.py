@@ -4,6 +4,7 @@ import dataclasses
 import json
 
 import keras
+import numpy as np
 
 from tfcompress.data.datasets import epoch_seed
 from tfcompress.data.mlm_examples import fixed_mlm_examples, mlm_dataset
@@ -11,6 +12,7 @@ from tfcompress.data.segmented_corpus import SegmentedCorpus
 from tfcompress.data.vocabulary import ascii_tokens, read_vocabulary
 from tfcompress.data.wordpiece_tokenizer import check_vocab
 from tfcompress.distill.masked_lm_pretrainer import MaskedLMPretrainer
+from tfcompress.distill.stage_two_distiller import StageTwoDistiller, teacher_token_ids
 from tfcompress.errors import ConfigError, DataError
 from tfcompress.models import Encoder, EncoderConfig, MaskedLMModel, load_hf_encoder
 from tfcompress.models.student_init import init_from_teacher
@@ -36,6 +38,8 @@ class PreparedPretrain:
     model: MaskedLMModel
     stage_one: PretrainedRun | None
     plan: RunPlan
+    teacher: MaskedLMModel | None = None
+    teacher_ids: np.ndarray | None = None
 
 
 def check_student_vocabulary(tokens, source):
@@ -135,7 +139,10 @@ def prepare_pretrain(config, overwrite=False):
     else:
         model = _student_model(config, len(student_vocab), stage_one)
     model.build()
+    teacher, teacher_ids = _stage_one_teacher(config, stage_one, student_vocab)
     plan = _plan(config, run, resuming, vocabularies, train, evaluation, model)
+    if teacher is not None:
+        model_rows(plan, "teacher (stage I, frozen)", teacher.encoder)
     return PreparedPretrain(
         run,
         config_dict,
@@ -147,6 +154,37 @@ def prepare_pretrain(config, overwrite=False):
         model,
         stage_one,
         plan,
+        teacher,
+        teacher_ids,
+    )
+
+
+def _stage_one_teacher(config, stage_one, student_vocab):
+    """Stage I's model and the student tokens' ids in its tables, when stage II distils."""
+    if config.distill is None:
+        return None, None
+    length = config.masking.sequence_length
+    if length > stage_one.sequence_length:
+        raise ConfigError(
+            f"masking.sequence_length: {length} is longer than the {stage_one.sequence_length} "
+            f"tokens the stage-I teacher {stage_one.directory} has positions for; use at most "
+            f"{stage_one.sequence_length} with distill"
+        )
+    teacher_vocab = read_vocabulary(stage_one.directory / "vocab.txt")
+    return stage_one.load_masked_lm(), teacher_token_ids(student_vocab, teacher_vocab)
+
+
+def _pretrainer(config, prepared):
+    if prepared.teacher is None:
+        return MaskedLMPretrainer(prepared.model)
+    d = config.distill
+    return StageTwoDistiller(
+        prepared.model,
+        prepared.teacher,
+        prepared.teacher_ids,
+        hidden_weight=d.hidden_weight,
+        soft_weight=d.soft_weight,
+        temperature=d.temperature,
     )
 
 
@@ -185,7 +223,7 @@ def run_pretrain(config, overwrite=False, callbacks=(), verbose=None):
     prepared.plan.print_warnings()
     run = prepared.run
     t, m = config.training, config.masking
-    pretrainer = MaskedLMPretrainer(prepared.model)
+    pretrainer = _pretrainer(config, prepared)
     pretrainer.compile(make_optimizer(t, t.epochs * t.steps_per_epoch))
     run.start(prepared.config_dict, overwrite=overwrite, resuming=prepared.resuming)
     _write_vocabularies(run, prepared, m.sequence_length)
