@@ -132,3 +132,22 @@ if [[ " $* " == *" 96 "* ]] && [ -f runs/teacher_snips_minilm/metrics.json ]; th
     "${root}"/snips_kd_words5_swap_nokd_h96_{11k,a2} --seeds \
     --out "${root}/slot_decoding.json" > runs/logs/slot_decoding.md || true
 fi
+# Stage II with the stage-I teacher's layers as targets (stage2_kd_h96.yaml, 64 tokens: the
+# teacher's positions) against NoKD at the same 64 tokens, fine-tuned on SST-2 and by the
+# words recipe on SNIPS (docs/results.md, "Stage II from the stage-I teacher's layers").
+if [[ " $* " == *" 96 "* ]] && [ -f runs/teacher_snips_minilm/metrics.json ]; then
+  step "${root}/stage2_kd_h96" tfcompress pretrain --config configs/mixed_vocab/stage2_kd_h96.yaml
+  step "${root}/nokd_h96_len64" tfcompress pretrain --config configs/mixed_vocab/nokd_h96.yaml \
+    --set masking.sequence_length=64 --output-dir "${root}/nokd_h96_len64"
+  for init in stage2_kd_h96 nokd_h96_len64; do
+    for seed in $seeds; do
+      dir="${root}/sst2_${init}$(seed_suffix "$seed")"
+      step "$dir" tfcompress finetune --config configs/mixed_vocab/finetune_sst2.yaml \
+        --set "model.checkpoint=${root}/${init}" --set "seed=${seed}" --output-dir "$dir" || true
+      dir="${root}/snips_kd_words5_swap_${init}$(seed_suffix "$seed")"
+      step "$dir" tfcompress distill --config configs/mixed_vocab/distill_snips_words.yaml \
+        --set "student.checkpoint=${root}/${init}" --set "seed=${seed}" --output-dir "$dir" \
+        || true
+    done
+  done
+fi
