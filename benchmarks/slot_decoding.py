@@ -36,9 +36,8 @@ def decode_cost_us(runtime, model, repeats=3):
     import numpy as np
 
     from tfcompress.data import BioTagDecoder, word_level_predictions
-    from tfcompress.tasks.task_runtime import _predictions_and_labels
 
-    outputs, labels = _predictions_and_labels(model, runtime.eval_dataset())
+    outputs, labels = runtime.predictions(model)
     words = [
         np.asarray(w, np.float32)
         for w in word_level_predictions(outputs["slot_logits"], labels["slot_logits"])

@@ -36,3 +36,13 @@ def test_a_classification_run_has_no_word_tags(finished_classification_run):
     run = FinishedRun.read(finished_classification_run[0])
     with pytest.raises(ValueError, match="no word tags"):
         run.task_runtime().predicted_word_tags(run.load_model())
+
+
+def test_predictions_are_what_evaluate_scores(finished_run):
+    run = FinishedRun.read(finished_run[0])
+    runtime = run.task_runtime()
+    model = run.load_model()
+    outputs, labels = runtime.predictions(model)
+    assert len(outputs["intent_logits"]) == len(runtime.eval.words)
+    right = outputs["intent_logits"].argmax(-1) == labels["intent_logits"]
+    assert right.mean() == pytest.approx(runtime.evaluate(model)["intent_accuracy"])

@@ -155,12 +155,17 @@ class TaskRuntime:
         }
         return losses, {"intent_logits": ["accuracy"]}
 
+    def predictions(self, model, dataset=None):
+        """(outputs, labels): `model`'s outputs on `dataset` (the eval split's by default)
+        and the dataset's labels, each concatenated over batches as numpy arrays."""
+        return _predictions_and_labels(model, dataset or self.eval_dataset())
+
     def evaluate(self, model, dataset=None):
         """Task metrics on the eval split, computed on words / examples, not tokens.
 
         `model` is anything callable on a batch of inputs (a Keras model or a TFLite runner).
         """
-        outputs, labels = _predictions_and_labels(model, dataset or self.eval_dataset())
+        outputs, labels = self.predictions(model, dataset)
         data = self.eval
         if self.task == "classification":
             names = classification_metric_names(self.data_config)
@@ -196,7 +201,7 @@ class TaskRuntime:
         by `BioTagDecoder` (`evaluate`'s "slot_f1_constrained") instead of argmax."""
         if self.task == "classification":
             raise ValueError("a classification task has no word tags")
-        outputs, labels = _predictions_and_labels(model, dataset or self.eval_dataset())
+        outputs, labels = self.predictions(model, dataset)
         if self.task == "intent_slot":
             outputs, labels = outputs["slot_logits"], labels["slot_logits"]
         return self._word_tags(outputs, labels, constrained)
