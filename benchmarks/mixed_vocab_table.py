@@ -133,8 +133,13 @@ def _stage_label(run, stage):
     """`stage1, lr 1e-4`, with the stage-I teacher's frozen layers named: they change what
     the stage costs and learns."""
     label = f"{stage}, lr {_learning_rate(run)}"
-    if (_config(run).get("teacher") or {}).get("freeze_layers"):
+    config = _config(run)
+    if (config.get("teacher") or {}).get("freeze_layers"):
         label += ", teacher layers frozen"
+    if config.get("distill"):
+        label += f", stage-I teacher's layers ×{config['distill']['hidden_weight']:g}"
+    if config["masking"]["sequence_length"] != 128 and stage != "stage1":
+        label += f", {config['masking']['sequence_length']} tokens"
     return label
 
 
@@ -325,7 +330,8 @@ def plot_curves(root, sizes, png):
                 rows = _history(path)
                 axes[2].plot(
                     _steps(root / name, rows),
-                    [float(r["loss"]) for r in rows],
+                    # Masked-LM alone: a distilled stage II's `loss` adds its layer loss.
+                    [float(r.get("mlm_loss") or r["loss"]) for r in rows],
                     "-" if init == "stage2" else ":",
                     label=f"H{h} {INITS[init]}, lr {_learning_rate(root / name)}",
                 )
