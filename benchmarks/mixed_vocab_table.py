@@ -129,10 +129,11 @@ def _learning_rate(run):
     return f"{mantissa}e{int(exponent)}"
 
 
-def _stage_label(run, stage):
-    """`stage1, lr 1e-4`, with the stage-I teacher's frozen layers named: they change what
-    the stage costs and learns."""
-    label = f"{stage}, lr {_learning_rate(run)}"
+def _stage_label(run, stage=None):
+    """`stage1, lr 1e-4` (`lr 1e-4` without a stage), with what changes what the stage costs
+    and learns: the stage-I teacher's frozen layers, stage II's layer loss, a student's
+    sequence length other than 128."""
+    label = f"lr {_learning_rate(run)}" if stage is None else f"{stage}, lr {_learning_rate(run)}"
     config = _config(run)
     if (config.get("teacher") or {}).get("freeze_layers"):
         label += ", teacher layers frozen"
@@ -333,7 +334,7 @@ def plot_curves(root, sizes, png):
                     # Masked-LM alone: a distilled stage II's `loss` adds its layer loss.
                     [float(r.get("mlm_loss") or r["loss"]) for r in rows],
                     "-" if init == "stage2" else ":",
-                    label=f"H{h} {INITS[init]}, lr {_learning_rate(root / name)}",
+                    label=f"H{h} {INITS[init]}, {_stage_label(root / name)}",
                 )
     titles = (
         "stage I: MLM loss per vocabulary",
