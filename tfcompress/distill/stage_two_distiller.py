@@ -41,10 +41,10 @@ class StageTwoDistiller(MaskedLMPretrainer):
     Stage I taught the teacher to read the student vocabulary through the student table
     and its up-projection, so the teacher reads the very batch the student does: student
     segmentation, mapped into its tables by `teacher_ids`. Every student hidden state goes
-    through one shared trainable projection to the teacher's width (the paper's shared
-    projections) and is pulled towards the teacher's state at the same relative depth,
-    token by token, with a scale-blind loss (`normalized_mse`: MiniLM has a few very large
-    hidden dimensions that would dominate a plain MSE). `soft_weight` adds the teacher's
+    through one trainable projection to the teacher's width, shared by all layers, and is
+    pulled towards the teacher's state at the same relative depth, token by token, with a
+    scale-blind loss (`normalized_mse`: MiniLM has a few very large hidden dimensions that
+    would dominate a plain MSE). `soft_weight` adds the teacher's
     soft targets over the student vocabulary at the masked positions. The teacher stays
     frozen; the projection trains with the student and is not part of the saved model.
 
