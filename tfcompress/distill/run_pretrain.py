@@ -177,15 +177,8 @@ def _stage_one_teacher(config, stage_one, student_vocab):
 def _pretrainer(config, prepared):
     if prepared.teacher is None:
         return MaskedLMPretrainer(prepared.model)
-    d = config.distill
-    return StageTwoDistiller(
-        prepared.model,
-        prepared.teacher,
-        prepared.teacher_ids,
-        hidden_weight=d.hidden_weight,
-        soft_weight=d.soft_weight,
-        temperature=d.temperature,
-    )
+    weights = dataclasses.asdict(config.distill)  # hidden_weight, soft_weight, temperature
+    return StageTwoDistiller(prepared.model, prepared.teacher, prepared.teacher_ids, **weights)
 
 
 def _plan(config, run, resuming, vocabularies, train, evaluation, model):
