@@ -95,10 +95,7 @@ class StageTwoDistiller(MaskedLMPretrainer):
     def compute_terms(self, inputs, targets, training):
         student_inputs = {k: inputs[k] for k in MASKED_INPUT_NAMES}
         student = self.model.encoder(student_inputs, training=training)
-        table = self.model.encoder.embeddings.output_table(training)
-        logits = self.model.mlm_head(
-            student["sequence_output"], inputs["mask_positions"], table
-        )
+        logits = self.model.head_logits(student, inputs["mask_positions"], training)
         terms = self.masked_lm_terms(logits, targets)
         teacher_ids = ops.take(self.teacher_ids, inputs["token_ids"])
         teacher_inputs = {**student_inputs, "token_ids": teacher_ids}
@@ -128,10 +125,8 @@ class StageTwoDistiller(MaskedLMPretrainer):
     def _soft_loss(self, teacher, inputs, logits, targets):
         if not self.soft_weight:
             return ops.zeros(())
-        table = self.teacher.encoder.embeddings.output_table(False)
-        teacher_logits = self.teacher.mlm_head(
-            teacher["sequence_output"], inputs["mask_positions"], table
-        )[..., self.teacher_first_vocab :]
+        teacher_logits = self.teacher.head_logits(teacher, inputs["mask_positions"], False)
+        teacher_logits = teacher_logits[..., self.teacher_first_vocab :]
         return soft_target_kl(
             logits,
             ops.stop_gradient(teacher_logits),

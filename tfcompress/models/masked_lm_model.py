@@ -53,9 +53,14 @@ class MaskedLMModel(keras.Model):
         self.built = True
 
     def call(self, inputs, training=None):
-        sequence = self.encoder(inputs, training=training)["sequence_output"]
+        outputs = self.encoder(inputs, training=training)
+        return self.head_logits(outputs, inputs["mask_positions"], training)
+
+    def head_logits(self, encoder_outputs, mask_positions, training=None):
+        """Logits at `mask_positions` from the encoder's outputs dict (for a caller that
+        also needs its hidden states: run the encoder once)."""
         table = self.encoder.embeddings.output_table(training)
-        return self.mlm_head(sequence, inputs["mask_positions"], table)
+        return self.mlm_head(encoder_outputs["sequence_output"], mask_positions, table)
 
     def get_config(self):
         config = super().get_config()
