@@ -12,7 +12,11 @@ from tfcompress.data.segmented_corpus import SegmentedCorpus
 from tfcompress.data.vocabulary import ascii_tokens, read_vocabulary
 from tfcompress.data.wordpiece_tokenizer import check_vocab
 from tfcompress.distill.masked_lm_pretrainer import MaskedLMPretrainer
-from tfcompress.distill.stage_two_distiller import StageTwoDistiller, teacher_token_ids
+from tfcompress.distill.stage_two_distiller import (
+    StageTwoDistiller,
+    layer_pairs,
+    teacher_token_ids,
+)
 from tfcompress.errors import ConfigError, DataError
 from tfcompress.models import Encoder, EncoderConfig, MaskedLMModel, load_hf_encoder
 from tfcompress.models.student_init import init_from_teacher
@@ -140,6 +144,8 @@ def prepare_pretrain(config, overwrite=False):
         model = _student_model(config, len(student_vocab), stage_one)
     model.build()
     teacher, teacher_ids = _stage_one_teacher(config, stage_one, student_vocab)
+    if teacher is not None:  # refuses, before anything is written, a depth it cannot pair
+        layer_pairs(model.encoder.config.num_layers, teacher.encoder.config.num_layers)
     plan = _plan(config, run, resuming, vocabularies, train, evaluation, model)
     if teacher is not None:
         model_rows(plan, "teacher (stage I, frozen)", teacher.encoder)
