@@ -132,22 +132,37 @@ if [[ " $* " == *" 96 "* ]] && [ -f runs/teacher_snips_minilm/metrics.json ]; th
     "${root}"/snips_kd_words5_swap_nokd_h96_{11k,a2} --seeds \
     --out "${root}/slot_decoding.json" > runs/logs/slot_decoding.md || true
 fi
-# Stage II with the stage-I teacher's layers as targets (stage2_kd_h96.yaml, 64 tokens: the
+# Stage II with the stage-I teacher's layers as targets (stage2_kd_h<H>.yaml, 64 tokens: the
 # teacher's positions) against NoKD at the same 64 tokens, fine-tuned on SST-2 and by the
-# words recipe on SNIPS (docs/results.md, "Stage II from the stage-I teacher's layers").
-if [[ " $* " == *" 96 "* ]] && [ -f runs/teacher_snips_minilm/metrics.json ]; then
-  step "${root}/stage2_kd_h96" tfcompress pretrain --config configs/mixed_vocab/stage2_kd_h96.yaml
-  step "${root}/nokd_h96_len64" tfcompress pretrain --config configs/mixed_vocab/nokd_h96.yaml \
-    --set masking.sequence_length=64 --output-dir "${root}/nokd_h96_len64"
-  for init in stage2_kd_h96 nokd_h96_len64; do
+# words recipe on SNIPS (1e-3 for the wider students, as above), each SNIPS run exported as
+# int8. At H96 also NoKD given the distilled stage's wall time: 9,800 steps (49 epochs)
+# (docs/results.md, "Stage II from the stage-I teacher's layers").
+[ -f runs/teacher_snips_minilm/metrics.json ] || exit 0
+for h in "$@"; do
+  step "${root}/stage2_kd_h${h}" tfcompress pretrain --config "configs/mixed_vocab/stage2_kd_h${h}.yaml"
+  step "${root}/nokd_h${h}_len64" tfcompress pretrain --config "configs/mixed_vocab/nokd_h${h}.yaml" \
+    --set masking.sequence_length=64 --output-dir "${root}/nokd_h${h}_len64"
+  inits="stage2_kd_h${h} nokd_h${h}_len64"
+  words_lr=()
+  [ "$h" = 96 ] || words_lr=(--set training.learning_rate=1e-3)
+  if [ "$h" = 96 ]; then
+    step "${root}/nokd_h96_len64_9800" tfcompress pretrain --config configs/mixed_vocab/nokd_h96.yaml \
+      --set masking.sequence_length=64 --set training.epochs=49 \
+      --output-dir "${root}/nokd_h96_len64_9800"
+    inits="${inits} nokd_h96_len64_9800"
+  fi
+  for init in $inits; do
     for seed in $seeds; do
       dir="${root}/sst2_${init}$(seed_suffix "$seed")"
       step "$dir" tfcompress finetune --config configs/mixed_vocab/finetune_sst2.yaml \
         --set "model.checkpoint=${root}/${init}" --set "seed=${seed}" --output-dir "$dir" || true
       dir="${root}/snips_kd_words5_swap_${init}$(seed_suffix "$seed")"
       step "$dir" tfcompress distill --config configs/mixed_vocab/distill_snips_words.yaml \
-        --set "student.checkpoint=${root}/${init}" --set "seed=${seed}" --output-dir "$dir" \
-        || true
+        --set "student.checkpoint=${root}/${init}" --set "seed=${seed}" "${words_lr[@]}" \
+        --output-dir "$dir" || continue
+      [ -f "${dir}/export/int8.json" ] || tfcompress export "$dir" --mode int8 \
+        --verify-examples 0 > "runs/logs/$(basename "$dir")_int8.log" 2>&1 \
+        || echo "EXPORT FAILED: ${dir} int8"
     done
   done
-fi
+done
