@@ -173,7 +173,7 @@ def _student_record(root, h, init, name, finetune):
         "student": _model_name(root / name, h),
         "init": init,
         "pretrain_run": name,
-        "pretrain_learning_rate": _learning_rate(root / name),
+        "pretrain_recipe": _stage_label(root / name),
         "finetune": FINETUNES[finetune],
         "parameters": finetuned[0]["model"]["parameters"],
         "pretrain": {"stage": pretrain["stage"], **pretrain["train"], "eval": pretrain["eval"]},
@@ -228,11 +228,11 @@ def _mb(value):
 
 def _init_label(record):
     label = INITS.get(record["init"], record["init"])
-    rate = record.get("pretrain_learning_rate")
-    if not rate:
+    recipe = record.get("pretrain_recipe")
+    if not recipe:
         return label
     # Steps too: twins of one size may differ only in how long they pretrained.
-    return f"{label}, lr {rate}, {record['pretrain']['steps']:,} steps"
+    return f"{label}, {recipe}, {record['pretrain']['steps']:,} steps"
 
 
 def _table(records, p50s):
