@@ -134,8 +134,9 @@ if [[ " $* " == *" 96 "* ]] && [ -f runs/teacher_snips_minilm/metrics.json ]; th
 fi
 # Stage II with the stage-I teacher's layers as targets (stage2_kd_h<H>.yaml, 64 tokens: the
 # teacher's positions) against NoKD at the same 64 tokens, fine-tuned on SST-2 and by the
-# words recipe on SNIPS (1e-3 for the wider students, as above), each SNIPS run exported as
-# int8. At H96 also NoKD given the distilled stage's wall time: 9,800 steps (49 epochs)
+# words recipe on SNIPS (1e-3 for the wider students, as above), each of those exported as
+# int8, and on SNIPS labels alone (the long recipe; 12 epochs at 1e-3 for the wider students,
+# as above). At H96 also NoKD given the distilled stage's wall time: 9,800 steps (49 epochs)
 # (docs/results.md, "Stage II from the stage-I teacher's layers").
 [ -f runs/teacher_snips_minilm/metrics.json ] || exit 0
 for h in "$@"; do
@@ -143,8 +144,9 @@ for h in "$@"; do
   step "${root}/nokd_h${h}_len64" tfcompress pretrain --config "configs/mixed_vocab/nokd_h${h}.yaml" \
     --set masking.sequence_length=64 --output-dir "${root}/nokd_h${h}_len64"
   inits="stage2_kd_h${h} nokd_h${h}_len64"
-  words_lr=()
-  [ "$h" = 96 ] || words_lr=(--set training.learning_rate=1e-3)
+  words_lr=() labels=snips_long labels_recipe=()
+  [ "$h" = 96 ] || words_lr=(--set training.learning_rate=1e-3) labels=snips_12ep \
+    labels_recipe=(--set training.learning_rate=1e-3 --set training.epochs=12)
   if [ "$h" = 96 ]; then
     step "${root}/nokd_h96_len64_9800" tfcompress pretrain --config configs/mixed_vocab/nokd_h96.yaml \
       --set masking.sequence_length=64 --set training.epochs=49 \
@@ -156,6 +158,10 @@ for h in "$@"; do
       dir="${root}/sst2_${init}$(seed_suffix "$seed")"
       step "$dir" tfcompress finetune --config configs/mixed_vocab/finetune_sst2.yaml \
         --set "model.checkpoint=${root}/${init}" --set "seed=${seed}" --output-dir "$dir" || true
+      dir="${root}/${labels}_${init}$(seed_suffix "$seed")"
+      step "$dir" tfcompress finetune --config configs/mixed_vocab/finetune_snips_long.yaml \
+        --set "model.checkpoint=${root}/${init}" --set "seed=${seed}" "${labels_recipe[@]}" \
+        --output-dir "$dir" || true
       dir="${root}/snips_kd_words5_swap_${init}$(seed_suffix "$seed")"
       step "$dir" tfcompress distill --config configs/mixed_vocab/distill_snips_words.yaml \
         --set "student.checkpoint=${root}/${init}" --set "seed=${seed}" "${words_lr[@]}" \
