@@ -392,9 +392,7 @@ def test_bad_stage_two_distillation_is_one_line(world, tmp_path, capsys, stage, 
 
 
 def test_check_refuses_a_student_depth_the_teacher_cannot_pair(world, tmp_path, capsys):
-    values = recipe(
-        world, "stage2", tmp_path / "kd", stage_one=str(world / "stage1"), distill={}
-    )
+    values = recipe(world, "stage2", tmp_path / "kd", stage_one=str(world / "stage1"), distill={})
     values["student"]["encoder"]["num_layers"] = 3  # the stage-I teacher has 2
     code, err = _run_cli(capsys, "check", "--config", _config_file(tmp_path, values))
     _assert_one_line_error(code, err, "2 layers", "student's 3")

@@ -144,10 +144,10 @@ def prepare_pretrain(config, overwrite=False):
         model = _student_model(config, len(student_vocab), stage_one)
     model.build()
     teacher, teacher_ids = _stage_one_teacher(config, stage_one, student_vocab)
-    if teacher is not None:  # refuses, before anything is written, a depth it cannot pair
-        layer_pairs(model.encoder.config.num_layers, teacher.encoder.config.num_layers)
     plan = _plan(config, run, resuming, vocabularies, train, evaluation, model)
     if teacher is not None:
+        # Refuses, before anything is written, a student depth the teacher's cannot pair with.
+        layer_pairs(model.encoder.config.num_layers, teacher.encoder.config.num_layers)
         model_rows(plan, "teacher (stage I, frozen)", teacher.encoder)
     return PreparedPretrain(
         run,
