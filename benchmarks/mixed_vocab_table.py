@@ -329,12 +329,13 @@ def plot_curves(root, sizes, png):
             path = root / name / "history.csv"
             if path.is_file():
                 rows = _history(path)
+                steps = _steps(root / name, rows)
                 axes[2].plot(
-                    _steps(root / name, rows),
+                    steps,
                     # Masked-LM alone: a distilled stage II's `loss` adds its layer loss.
                     [float(r.get("mlm_loss") or r["loss"]) for r in rows],
                     "-" if init == "stage2" else ":",
-                    label=f"H{h} {INITS[init]}, {_stage_label(root / name)}",
+                    label=f"H{h} {INITS[init]}, {_stage_label(root / name)}, {steps[-1]:,} steps",
                 )
     titles = (
         "stage I: MLM loss per vocabulary",
@@ -344,10 +345,12 @@ def plot_curves(root, sizes, png):
     for ax, title in zip(axes, titles, strict=True):
         ax.set_title(title)
         ax.set_xlabel("training step")
-        ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(png, dpi=110)
+    for ax in axes[:2]:
+        ax.legend(fontsize=8)
+    # Under the panel: the students' recipe labels are longer than a panel is wide.
+    axes[2].legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15))
+    fig.savefig(png, dpi=110, bbox_inches="tight")
 
 
 def main(argv=None):
